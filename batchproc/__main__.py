@@ -1,0 +1,3 @@
+from batchproc.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""The command line: typer sub-commands built from the installed steps, and the error edge."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from batchproc import __version__
+from batchproc.errors import BatchprocError, ExitCode
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"batchproc {__version__}")
+        raise typer.Exit()
+
+
+def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
+    """The typer application: one sub-command per installed step, plus `plugins`."""
+    from batchproc.commands import step_command
+    from batchproc.plugins import load_registry
+
+    app = typer.Typer(
+        help="Process whole trees of files in parallel: safely, incrementally, fast.\n\n"
+        "Example: batchproc resize ./imgs --jobs 6",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    registry = load_registry(plugin_dirs)
+    for warning in registry.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+
+    @app.callback()
+    def root(
+        version: Annotated[bool, typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")] = False,
+    ):
+        """Process whole trees of files in parallel: safely, incrementally, fast.
+
+        Example: batchproc resize ./imgs --jobs 6
+        """
+
+    @app.command("plugins")
+    def list_plugins():
+        """List the installed steps and the plugin each comes from.
+
+        Example: batchproc plugins
+        """
+        for name in sorted(registry.steps):
+            step_class = registry.steps[name]
+            print(f"{name}\t{registry.origins[name]}\t{step_class.summary}")
+
+    for name in sorted(registry.steps):
+        step_class = registry.steps[name]
+        try:
+            command = step_command(step_class)
+        except Exception as error:  # a broken plugin warns and is skipped
+            print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
+            continue
+        app.command(name, help=command.__doc__, short_help=step_class.summary)(command)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit; every expected failure becomes one `Error: ...` line."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
+    try:
+        command = typer.main.get_command(build_app())
+        code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
+        sys.stdout.flush()
+        return int(code or 0)
+    except typer.Abort:
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except typer.TyperException as error:  # usage errors from the command-line parser
+        return _fail(error.format_message(), getattr(error, "exit_code", ExitCode.USAGE))
+    except BatchprocError as error:
+        if debug:
+            raise
+        return _fail(str(error), error.exit_code)
+    except BrokenPipeError:
+        # stdout closed early (`| head`): stop quietly, and keep Python's exit flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"Error: {message}", file=sys.stderr)
+    return code

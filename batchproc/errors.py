@@ -1,0 +1,48 @@
+"""Exit codes and the errors the CLI translates into them."""
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What a batchproc process tells its caller when it ends."""
+
+    #: Every file ended ok or skipped.
+    OK = 0
+    #: Some files failed; the others were processed.
+    FILES_FAILED = 1
+    #: Bad usage: an unknown option, a missing folder, bad geometry.
+    USAGE = 2
+    #: The failure budget (--max-failures) ran out and the run stopped early.
+    FAILURE_BUDGET = 3
+    #: The run stopped early on an error no file could get past (disk full, output not writable).
+    ABORTED = 4
+    #: Another run holds the lock on the same output; this one did nothing.
+    LOCKED = 75
+    #: Stopped by Ctrl-C (SIGINT).
+    INTERRUPTED = 130
+    #: stdout was closed early (`| head`).
+    BROKEN_PIPE = 141
+    #: Stopped by SIGTERM.
+    TERMINATED = 143
+
+
+class BatchprocError(Exception):
+    """An expected failure of a whole run, shown as one `Error: ...` line."""
+
+    exit_code = ExitCode.ABORTED
+
+
+class UsageError(BatchprocError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RunLockedError(BatchprocError):
+    """Another run is writing to the same output."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class StepError(Exception):
+    """An expected failure of one file: its message is the file's error text, no traceback."""

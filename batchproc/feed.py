@@ -1,0 +1,118 @@
+"""The hand-over between the walking thread and the dispatch loop: chunks of work and ready results."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+
+from batchproc.results import FileResult, Task
+
+
+class Feed:
+    """Bounded queues of task chunks and of results decided without a worker (skips).
+
+    The walking thread blocks when `max_tasks` tasks wait, so memory stays flat however large
+    the tree. `fileno()` becomes readable whenever something arrives, so the dispatch loop can
+    wait on it together with its workers' pipes.
+    """
+
+    def __init__(self, max_tasks: int = 4096, max_results: int = 4096) -> None:
+        self._chunks: deque[list[Task]] = deque()
+        self._results: deque[FileResult] = deque()
+        self._queued_tasks = 0
+        self._max_tasks = max_tasks
+        self._max_results = max_results
+        self._condition = threading.Condition()
+        self._closed = False
+        self.cancelled = False
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+
+    # The producer's side.
+
+    def put_chunk(self, chunk: list[Task]) -> None:
+        with self._condition:
+            while self._queued_tasks >= self._max_tasks and not self.cancelled:
+                self._condition.wait()
+            self._chunks.append(chunk)
+            self._queued_tasks += len(chunk)
+        self._ring()
+
+    def put_result(self, result: FileResult) -> None:
+        with self._condition:
+            while len(self._results) >= self._max_results and not self.cancelled:
+                self._condition.wait()
+            self._results.append(result)
+        self._ring()
+
+    def close(self) -> None:
+        """No more work will come."""
+        with self._condition:
+            self._closed = True
+        self._ring()
+
+    @property
+    def hungry(self) -> bool:
+        """True when no chunk waits: a partial chunk is worth sending now."""
+        return not self._chunks
+
+    # The consumer's side.
+
+    def take_results(self) -> list[FileResult]:
+        with self._condition:
+            taken = list(self._results)
+            self._results.clear()
+            self._condition.notify_all()
+        self._drain()
+        return taken
+
+    def take_chunk(self) -> list[Task] | None:
+        with self._condition:
+            if not self._chunks:
+                return None
+            chunk = self._chunks.popleft()
+            self._queued_tasks -= len(chunk)
+            self._condition.notify_all()
+        return chunk
+
+    def cancel(self) -> list[Task]:
+        """Stop the producer and return the tasks that were queued but never dispatched."""
+        with self._condition:
+            self.cancelled = True
+            left = [task for chunk in self._chunks for task in chunk]
+            self._chunks.clear()
+            self._queued_tasks = 0
+            self._condition.notify_all()
+        return left
+
+    @property
+    def exhausted(self) -> bool:
+        with self._condition:
+            return self._closed and not self._chunks and not self._results
+
+    def fileno(self) -> int:
+        return self._read_fd
+
+    def _ring(self) -> None:
+        try:
+            os.write(self._write_fd, b"\0")
+        except BlockingIOError:  # the doorbell is already ringing
+            pass
+        except OSError:  # closed at shutdown
+            pass
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self._read_fd, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def dispose(self) -> None:
+        for fd in (self._read_fd, self._write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

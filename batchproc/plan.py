@@ -1,0 +1,170 @@
+"""Deciding, before any worker sees it, what to do with each file the walk found."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+
+from batchproc.outputs import OutputLayout
+from batchproc.results import FileResult, Task, failed, skipped
+from batchproc.state import Record, RunLock, StateStore
+from batchproc.step import Step
+from batchproc.walk import Found
+
+
+class Planner:
+    """Turns found files into tasks or into results decided up front (skips, refusals)."""
+
+    def __init__(self, step: Step, layout: OutputLayout, *, force: bool = False,
+                 retry_failed: bool = False, dry_run: bool = False) -> None:
+        self.step = step
+        self.layout = layout
+        self.force = force
+        self.retry_failed = retry_failed
+        self.dry_run = dry_run
+        self.settings_hash = step.settings_hash()
+        #: Set when several arguments may meet in one output tree: then every target is remembered.
+        self.claim_targets = False
+        self._stores: dict[str, StateStore] = {}
+        self._locks: dict[str, RunLock] = {}
+        self._guard = threading.Lock()
+        self._claimed: dict[str, str] = {}
+        self._in_flight: dict[int, tuple[str | None, int, int]] = {}
+        self._seq = 0
+
+    def open_root(self, root: str) -> StateStore:
+        """The state of one output root, locked against other runs on first use."""
+        with self._guard:
+            store = self._stores.get(root)
+            if store is None:
+                if not self.dry_run:
+                    lock = RunLock(root)
+                    lock.acquire()
+                    self._locks[root] = lock
+                store = StateStore(root, create=not self.dry_run)
+                self._stores[root] = store
+            return store
+
+    def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
+        """Plan one folder's files together, so two inputs bound for one output are caught first."""
+        planned = [self._plan(found) for found in found_files]
+        counts = Counter(t for item in planned if isinstance(item, Task) for t in item.targets)
+        sources = {item.source for item in planned if isinstance(item, Task)}
+        if any(n > 1 for n in counts.values()) or any(
+                t in sources and t != item.source
+                for item in planned if isinstance(item, Task) for t in item.targets):
+            planned = [self._refuse_collision(item, planned) for item in planned]
+        return [self._claim(item) for item in planned]
+
+    def _plan(self, found: Found) -> Task | FileResult:
+        if found.problem is not None:
+            return (failed if found.fatal else skipped)(found.path, found.problem)
+        name = os.path.basename(found.path)
+        if not self.step.accepts_file(name):
+            extension = os.path.splitext(name)[1].lower() or "no extension"
+            return skipped(found.path, f"{self.step.accepts} ({extension})")
+        targets = tuple(self.layout.target_for(found, output) for output in self.step.output_names(name)
+                        ) if self.layout.writes else ()
+        shown = Task(0, found.path, targets).output
+        if not self.layout.in_place and any(_same_file(found.path, t) for t in targets):
+            return failed(found.path, "the output would overwrite its input", shown)
+        decision = self._check_state(found, targets, shown)
+        if decision is not None:
+            return decision
+        self._seq += 1
+        self._in_flight[self._seq] = (self.layout.root_for(found), found.stat.st_size,
+                                      found.stat.st_mtime_ns)
+        return Task(self._seq, found.path, targets)
+
+    def _check_state(self, found: Found, targets: tuple[str, ...], shown) -> FileResult | None:
+        root = self.layout.root_for(found)
+        if root is None:
+            return None
+        record = self.open_root(root).lookup(os.path.abspath(found.path), self.step.name)
+        if self.retry_failed:
+            if record is None or record.status not in ("failed", "quarantined"):
+                return skipped(found.path, "not a failure of the last run (--retry-failed)", shown)
+            return None
+        if record is None or self.force:
+            return None
+        unchanged = (
+            record.settings == self.settings_hash
+            and (record.size, record.mtime_ns) == (found.stat.st_size, found.stat.st_mtime_ns)
+        )
+        if unchanged and record.status == "quarantined":
+            return skipped(found.path, f"quarantined: {record.error} (use --retry-failed)", shown)
+        if unchanged and record.status == "ok" and _outputs_current(found, targets):
+            return skipped(found.path, "up to date", shown)
+        return None
+
+    def _refuse_collision(self, item, planned):
+        if not isinstance(item, Task):
+            return item
+        tasks = [other for other in planned if isinstance(other, Task) and other is not item]
+        for target in item.targets:
+            rivals = [other.source for other in tasks if target in other.targets]
+            if rivals:
+                names = ", ".join(os.path.basename(path) for path in rivals)
+                return failed(item.source, f"{os.path.basename(item.source)} and {names} would both "
+                                           f"be written to {target}", item.output, item.seq)
+            if any(other.source == target for other in tasks):
+                return failed(item.source, f"the output would overwrite the input {target}",
+                              item.output, item.seq)
+        return item
+
+    def _claim(self, item):
+        if not isinstance(item, Task):
+            self._in_flight.pop(item.seq, None)
+        elif self.claim_targets:  # only several arguments can meet in one output tree
+            for target in item.targets:
+                owner = self._claimed.setdefault(target, item.source)
+                if owner != item.source:
+                    self._in_flight.pop(item.seq, None)
+                    return failed(item.source, f"{owner} is already written to {target}",
+                                  item.output, item.seq)
+        return item
+
+    def record(self, result: FileResult) -> None:
+        """Remember a finished file so the next run can skip or retry it."""
+        planned = self._in_flight.pop(result.seq, None)
+        if planned is None or result.status == "skipped" or self.dry_run:
+            return
+        root, size, mtime_ns = planned
+        store = self._stores.get(root) if root else None
+        if store is None:
+            return
+        size, mtime_ns = result.fingerprint or (size, mtime_ns)
+        status = "quarantined" if result.extra.get("quarantined") else result.status
+        output = json.dumps(result.output) if isinstance(result.output, list) else result.output
+        with self._guard:
+            store.record(os.path.abspath(result.input), self.step.name, Record(
+                self.settings_hash, size, mtime_ns, status, output,
+                result.bytes_out, result.output_mtime_ns, result.error))
+
+    def close(self) -> None:
+        with self._guard:
+            for store in self._stores.values():
+                store.close()
+            for lock in self._locks.values():
+                lock.release()
+
+
+def _same_file(source: str, target: str) -> bool:
+    try:
+        return os.path.samefile(source, target)
+    except OSError:
+        return False
+
+
+def _outputs_current(found: Found, targets: tuple[str, ...]) -> bool:
+    for target in targets:
+        if target == found.path:
+            continue  # in place: the record's fingerprint already describes the written file
+        try:
+            if os.stat(target).st_mtime_ns < found.stat.st_mtime_ns:
+                return False
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,305 @@
+"""Local worker processes, supervised: a dead or hung worker costs one attempt at one file.
+
+`multiprocessing.Pool` waits forever for a task whose worker was killed, and cannot kill a hung
+one. This pool keeps Pool's shape (chunks in, results out as they finish, the step built once
+per worker from explicit settings) on `Process` + one `Pipe` per worker, and watches each
+worker's sentinel: it always knows which file a worker holds, so a death or a timeout is
+charged to that file and the rest of the worker's chunk is handed to another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Iterator
+
+from batchproc.errors import BatchprocError
+from batchproc.feed import Feed
+from batchproc.outputs import remove_temporaries
+from batchproc.results import SKIPPED, FileResult, Task, failed
+from batchproc.stopping import StopControl
+from batchproc.worker import WorkerSpec, build_step, run_task
+
+IDLE = -1
+#: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
+DEPTH = 2
+#: A worker that dies this many times before it is ready means the step cannot start at all.
+STARTUP_DEATHS_ALLOWED = 3
+
+
+class _Worker:
+    def __init__(self, index, process, connection):
+        self.index = index
+        self.process = process
+        self.connection = connection
+        self.ready = False
+        self.chunks: deque[tuple[int, list[Task]]] = deque()
+        self.pending: dict[int, Task] = {}
+        self.killed_for: str | None = None
+
+
+class LocalExecutor:
+    """Runs chunks on `jobs` worker processes of this machine."""
+
+    def __init__(self, spec: WorkerSpec, jobs: int, *, start_method: str | None = None,
+                 timeout: float | None = None, crash_retries: int = 1) -> None:
+        self.spec = spec
+        self.jobs = max(1, jobs)
+        self.context = multiprocessing.get_context(start_method)
+        self.timeout = timeout
+        self.crash_retries = crash_retries
+        # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
+        self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
+        self._stop_flag = self.context.RawValue("b", 0)
+        self._workers: list[_Worker | None] = [None] * self.jobs
+        self._attempts: dict[int, int] = {}
+        self._startup_deaths = 0
+        self._chunk_ids = itertools.count()
+
+    def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
+        """Yield a result for every task taken from `feed`, in completion order."""
+        retry: deque[list[Task]] = deque()
+        try:
+            while True:
+                yield from feed.take_results()
+                if control.aborting:
+                    yield from self._abort(feed, control)
+                    return
+                if control.draining:
+                    self._stop_flag.value = 1
+                    for task in feed.cancel():
+                        yield _interrupted(task, control)
+                    for chunk in retry:
+                        for task in chunk:
+                            yield _interrupted(task, control)
+                    retry.clear()
+                else:
+                    self._dispatch(feed, retry)
+                busy = [w for w in self._workers if w is not None and w.chunks]
+                if not busy and not retry and (feed.exhausted or control.draining):
+                    yield from feed.take_results()
+                    return
+                waitables = [feed] + [w.connection for w in busy] + [w.process.sentinel for w in busy]
+                ready = wait(waitables, timeout=self._tick())
+                for worker in busy:
+                    if worker.connection in ready or worker.process.sentinel in ready:
+                        yield from self._receive(worker, control)
+                    if worker.process.sentinel in ready:
+                        yield from self._bury(worker, retry, control)
+                self._enforce_timeout()
+        finally:
+            self._shutdown()
+
+    def _tick(self) -> float:
+        return 0.05 if self.timeout else 0.2
+
+    def _dispatch(self, feed: Feed, retry: deque) -> None:
+        for index in range(self.jobs):
+            worker = self._workers[index]
+            while worker is None or len(worker.chunks) < DEPTH:
+                chunk = retry.popleft() if retry else feed.take_chunk()
+                if chunk is None:
+                    return
+                if worker is None:
+                    worker = self._start(index)
+                chunk_id = next(self._chunk_ids)
+                worker.chunks.append((chunk_id, chunk))
+                worker.pending.update((task.seq, task) for task in chunk)
+                worker.connection.send((chunk_id, chunk))
+
+    def _start(self, index: int) -> _Worker:
+        parent_end, child_end = self.context.Pipe()
+        process = self.context.Process(
+            target=serve,
+            args=(child_end, self.spec, self._slots, index, self._stop_flag),
+            name=f"batchproc-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()
+        self._slots[2 * index] = IDLE
+        worker = _Worker(index, process, parent_end)
+        self._workers[index] = worker
+        return worker
+
+    def _receive(self, worker: _Worker, control: StopControl) -> Iterator[FileResult]:
+        try:
+            while worker.connection.poll():
+                message = worker.connection.recv()
+                kind = message[0]
+                if kind == "ready":
+                    worker.ready = True
+                elif kind == "init-failed":
+                    raise BatchprocError(f"workers cannot start the step: {message[1]}")
+                else:
+                    for result in message[1]:
+                        worker.pending.pop(result.seq, None)
+                        yield result
+                    if kind == "done":
+                        _, chunk = worker.chunks.popleft()
+                        # Tasks a draining worker never started: give them back as interrupted.
+                        for task in chunk:
+                            if worker.pending.pop(task.seq, None) is not None:
+                                yield _interrupted(task, control)
+        except (EOFError, OSError):
+            pass  # the worker died; its sentinel says so and _bury handles the rest
+
+    def _bury(self, worker: _Worker, retry: deque, control: StopControl) -> Iterator[FileResult]:
+        """Account for every task a dead worker held, then forget it (a new one starts on demand)."""
+        worker.process.join(1)
+        cause = worker.killed_for or _death_cause(worker.process.exitcode)
+        held = self._slots[2 * worker.index]
+        self._slots[2 * worker.index] = IDLE
+        self._workers[worker.index] = None
+        worker.connection.close()
+        if not worker.ready:
+            self._startup_deaths += 1
+            if self._startup_deaths >= STARTUP_DEATHS_ALLOWED:
+                raise BatchprocError(f"workers die as they start ({cause})")
+        culprit = worker.pending.pop(held, None)
+        if culprit is not None:
+            _clean_up_after(culprit, worker.process.pid)
+            yield from self._charge(culprit, cause, retry, control, timed_out=worker.killed_for is not None)
+        others = list(worker.pending.values())
+        if others:
+            retry.append(others)
+
+    def _charge(self, task, cause, retry, control, *, timed_out) -> Iterator[FileResult]:
+        attempts = self._attempts.get(task.seq, 0) + 1
+        self._attempts[task.seq] = attempts
+        if control.draining:
+            yield failed(task.source, cause, task.output, task.seq)
+        elif timed_out or attempts > self.crash_retries:
+            result = failed(task.source, cause, task.output, task.seq)
+            if not timed_out:
+                result.error = f"{cause} (quarantined after {attempts} attempts)"
+                result.extra["quarantined"] = True
+            yield result
+        else:
+            retry.appendleft([task])
+
+    def _enforce_timeout(self) -> None:
+        if not self.timeout:
+            return
+        now = time.monotonic_ns()
+        limit = int(self.timeout * 1e9)
+        for worker in self._workers:
+            if worker is None or worker.killed_for:
+                continue
+            held, started = self._slots[2 * worker.index], self._slots[2 * worker.index + 1]
+            if held != IDLE and now - started > limit:
+                worker.killed_for = f"timed out after {self.timeout:g} s"
+                _kill(worker.process)
+
+    def _abort(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
+        for task in feed.cancel():
+            yield _interrupted(task, control)
+        for worker in self._workers:
+            if worker is None:
+                continue
+            _kill(worker.process)
+            worker.process.join(2)
+            for task in worker.pending.values():
+                _clean_up_after(task, worker.process.pid)
+                yield _interrupted(task, control)
+            worker.pending.clear()
+            worker.chunks.clear()
+
+    def _shutdown(self) -> None:
+        for worker in self._workers:
+            if worker is None:
+                continue
+            try:
+                worker.connection.send(None)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 5
+        for index, worker in enumerate(self._workers):
+            if worker is None:
+                continue
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                _kill(worker.process)
+                worker.process.join(1)
+            worker.connection.close()
+            self._workers[index] = None
+
+
+def _interrupted(task: Task, control: StopControl) -> FileResult:
+    return FileResult(SKIPPED, task.source, output=task.output, error=control.reason or "interrupted",
+                      seq=task.seq)
+
+
+def _clean_up_after(task: Task, pid: int) -> None:
+    for folder in {os.path.dirname(target) for target in task.targets}:
+        remove_temporaries(folder, pid)
+
+
+def _death_cause(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"worker died: {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"worker died: signal {-exitcode}"
+    return f"worker died: exit code {exitcode}"
+
+
+def _kill(process) -> None:
+    try:
+        process.kill()
+    except (OSError, AttributeError):
+        pass
+
+
+# The worker's side.
+
+def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
+    """A worker's life: build the step, then run chunks until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    _exit_with_parent()
+    try:
+        step = build_step(spec)
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the run
+        connection.send(("init-failed", f"{type(error).__name__}: {error}"))
+        return
+    connection.send(("ready",))
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        chunk_id, tasks = message
+        batch: list[FileResult] = []
+        flushed = time.monotonic()
+        for task in tasks:
+            if stop_flag.value:
+                break
+            slots[2 * index + 1] = time.monotonic_ns()
+            slots[2 * index] = task.seq
+            batch.append(run_task(step, task, spec.file_mode))
+            slots[2 * index] = IDLE
+            if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
+                connection.send(("results", batch))
+                batch, flushed = [], time.monotonic()
+        connection.send(("done", batch))
+
+
+def _exit_with_parent() -> None:
+    """Exit within moments if the parent dies, even mid-file (it cannot tell us: it is gone)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="batchproc-parent-watch", daemon=True).start()

@@ -1,0 +1,74 @@
+"""What a person at a terminal sees: a progress bar, failures as they happen, a summary line."""
+
+from __future__ import annotations
+
+import sys
+
+from batchproc.results import FAILED, FileResult, Summary
+from batchproc.runner import Events
+
+
+class TerminalReport(Events):
+    """A tqdm bar on stderr (when wanted) plus one line per failure and a final summary."""
+
+    def __init__(self, step_name: str, *, bar: bool, quiet: bool = False, stream=None) -> None:
+        self.step_name = step_name
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self._bar = None
+        if bar:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=0, unit="file", desc=step_name, file=self.stream,
+                             dynamic_ncols=True, mininterval=0.1, leave=False)
+
+    def found(self, total: int) -> None:
+        if self._bar is not None and total != self._bar.total:
+            self._bar.total = total
+            self._bar.refresh()
+
+    def result(self, result: FileResult) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+        if result.status == FAILED and not self.quiet:
+            self.say(f"failed: {result.input}: {result.error}")
+
+    def say(self, line: str) -> None:
+        """Write a line to stderr without tearing the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def finish(self, summary: Summary) -> None:
+        if self._bar is not None:
+            self._bar.refresh()  # draw the final count before the summary replaces the bar
+            self._bar.close()
+            self._bar = None
+        if not self.quiet or summary.failed or summary.stopped:
+            print(summary_line(self.step_name, summary), file=self.stream, flush=True)
+
+
+def summary_line(step_name: str, summary: Summary) -> str:
+    """`resize: 40 ok, 2 skipped (2 up to date), 1 failed; 12.1 MB -> 1.4 MB; 3.2 s`"""
+    counts = summary.counts
+    skipped = f"{counts['skipped']} skipped"
+    if summary.skip_reasons:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in summary.skip_reasons.most_common())
+        skipped += f" ({reasons})"
+    line = f"{step_name}: {counts['ok']} ok, {skipped}, {counts['failed']} failed"
+    if summary.bytes_in:
+        line += f"; {human_bytes(summary.bytes_in)} -> {human_bytes(summary.bytes_out)}"
+    line += f"; {summary.elapsed:.1f} s"
+    if summary.stopped:
+        line += f"; {summary.stopped}"
+    return line
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

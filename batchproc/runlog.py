@@ -1,0 +1,42 @@
+"""The run log: one JSON line per file, appended, never torn or interleaved."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import multiprocessing
+import os
+from typing import Any
+
+
+class RunLog:
+    """Appends JSON Lines records to a file.
+
+    Only the parent process writes (workers send their results to it), so a worker killed at any
+    moment can never hold the lock. The lock serialises the parent's own writers; `flock`
+    keeps two batchproc processes that share one log file from interleaving.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = multiprocessing.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        # backslashreplace turns undecodable file-name bytes into \udcXX escapes: still valid JSON.
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        data = line.encode("utf-8", "backslashreplace")
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                view = memoryview(data)
+                while view:  # one write() in practice; the loop covers a short write
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

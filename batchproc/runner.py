@@ -1,0 +1,164 @@
+"""Running a batch: walk -> plan -> chunks -> executor -> results, log, state and summary."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from batchproc.errors import BatchprocError
+from batchproc.feed import Feed
+from batchproc.outputs import OutputLayout
+from batchproc.plan import Planner
+from batchproc.results import FAILED, FileResult, Summary, Task
+from batchproc.runlog import RunLog
+from batchproc.step import Step
+from batchproc.stopping import StopControl, handle_signals
+from batchproc.walk import WalkRules, walk
+from batchproc.worker import WorkerSpec
+
+
+@dataclass
+class RunOptions:
+    """How to run a batch, beyond the step and its settings."""
+
+    layout: OutputLayout
+    rules: WalkRules = field(default_factory=WalkRules)
+    jobs: int = 1
+    executor: str = "local"
+    start_method: str | None = None
+    log_path: str | None = None
+    force: bool = False
+    retry_failed: bool = False
+    timeout: float | None = None
+    plugin_dirs: tuple[str, ...] = ()
+
+
+class Events:
+    """What a caller hears during a run; the CLI draws its progress bar from these."""
+
+    def found(self, total: int) -> None:
+        """The walk has found `total` files so far."""
+
+    def result(self, result: FileResult) -> None:
+        """One file is done (ok, skipped or failed)."""
+
+
+def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
+              events: Events | None = None, control: StopControl | None = None) -> Summary:
+    """Process every file under `paths` with `step`; return the summary. Never prints."""
+    events = events or Events()
+    control = control or StopControl()
+    paths = list(paths)
+    options.layout.check_roots(paths)
+    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed)
+    planner.claim_targets = len(paths) > 1 or any(not os.path.isdir(path) for path in paths)
+    for path in paths:  # lock the known output roots before any work starts
+        if os.path.isdir(path) and options.layout.writes:
+            planner.open_root(options.layout.root_for(_root_found(path)))
+    feed = Feed()
+    walker = _Walker(paths, options, planner, feed, step.max_chunk)
+    executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
+                                                 _new_file_mode()))
+    log = RunLog(options.log_path) if options.log_path else None
+    summary = Summary()
+    started = time.perf_counter()
+    reported_total = 0
+    try:
+        with handle_signals(control):
+            walker.start()
+            for result in executor.run(feed, control):
+                if walker.found != reported_total:
+                    reported_total = walker.found
+                    events.found(reported_total)
+                summary.add(result)
+                planner.record(result)
+                if log is not None:
+                    log.write(result.to_dict())
+                events.result(result)
+                if result.status == FAILED and result.extra.get("disk_full"):
+                    control.drain(f"stopped: {result.error}")
+        walker.join()
+        if walker.error is not None:
+            raise walker.error
+        events.found(walker.found)
+    finally:
+        feed.cancel()
+        walker.join()
+        feed.dispose()
+        planner.close()
+        if log is not None:
+            log.close()
+    summary.elapsed = time.perf_counter() - started
+    summary.stopped = control.reason
+    return summary
+
+
+def make_executor(options: RunOptions, spec: WorkerSpec):
+    """The executor named by `options.executor`: local processes, or a Dask cluster."""
+    if options.executor == "local":
+        from batchproc.pool import LocalExecutor
+
+        return LocalExecutor(spec, options.jobs, start_method=options.start_method,
+                             timeout=options.timeout)
+    raise BatchprocError(f"unknown executor {options.executor!r}")
+
+
+class _Walker(threading.Thread):
+    """Walks and plans in the background, so work starts before the walk ends."""
+
+    def __init__(self, paths, options: RunOptions, planner: Planner, feed: Feed, max_chunk: int):
+        super().__init__(name="batchproc-walk", daemon=True)
+        self.paths = paths
+        self.options = options
+        self.planner = planner
+        self.feed = feed
+        self.max_chunk = max_chunk
+        self.found = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        chunk: list[Task] = []
+        try:
+            for folder in walk(self.paths, self.options.rules):
+                if self.feed.cancelled:
+                    return
+                self.found += len(folder)
+                for item in self.planner.plan_folder(folder):
+                    if isinstance(item, Task):
+                        chunk.append(item)
+                        if len(chunk) >= chunk_size(self.found, self.options.jobs, self.max_chunk):
+                            self.feed.put_chunk(chunk)
+                            chunk = []
+                    else:
+                        self.feed.put_result(item)
+                if chunk and self.feed.hungry:  # workers are waiting: send what we have
+                    self.feed.put_chunk(chunk)
+                    chunk = []
+            if chunk:
+                self.feed.put_chunk(chunk)
+        except BaseException as error:  # raised again in the main thread
+            self.error = error
+        finally:
+            self.feed.close()
+
+
+
+def chunk_size(found: int, jobs: int, max_chunk: int) -> int:
+    """Files per chunk, grown with the walk: one at first (a quick first result), then up to
+    `max_chunk`, keeping about four chunks per worker of what has been found so far."""
+    return max(1, min(max_chunk, found // (jobs * 4)))
+
+
+def _root_found(path: str):
+    from batchproc.walk import Found
+
+    return Found(path, path, "")
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

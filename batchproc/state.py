@@ -1,0 +1,125 @@
+"""What earlier runs did, kept beside the outputs: incremental skips, resume, and the run lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from typing import NamedTuple
+
+from batchproc.errors import RunLockedError
+from batchproc.walk import STATE_FOLDER
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    input TEXT NOT NULL,
+    step TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    size INTEGER,
+    mtime_ns INTEGER,
+    status TEXT NOT NULL,
+    output TEXT,
+    output_size INTEGER,
+    output_mtime_ns INTEGER,
+    error TEXT,
+    PRIMARY KEY (input, step)
+)
+"""
+
+
+class Record(NamedTuple):
+    """What the last run that finished this input recorded about it."""
+
+    settings: str
+    size: int
+    mtime_ns: int
+    status: str
+    output: str | None
+    output_size: int | None
+    output_mtime_ns: int | None
+    error: str | None
+
+
+class StateStore:
+    """An SQLite file in `<output root>/.batchproc/`, one row per input and step."""
+
+    COMMIT_EVERY = 1.0  # seconds: a crash loses at most this much bookkeeping, never outputs
+
+    def __init__(self, root: str, *, create: bool = True) -> None:
+        self.folder = os.path.join(root, STATE_FOLDER)
+        self.path = os.path.join(self.folder, "state.sqlite")
+        self._connection: sqlite3.Connection | None = None
+        self._create = create
+        self._last_commit = time.monotonic()
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._connection is None:
+            if not os.path.exists(self.path):
+                if not self._create:
+                    return None
+                os.makedirs(self.folder, exist_ok=True)
+            self._connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection.execute(_SCHEMA)
+        return self._connection
+
+    def lookup(self, input_path: str, step: str) -> Record | None:
+        connection = self._connect()
+        if connection is None:
+            return None
+        row = connection.execute(
+            "SELECT settings, size, mtime_ns, status, output, output_size, output_mtime_ns, error"
+            " FROM files WHERE input = ? AND step = ?",
+            (input_path, step),
+        ).fetchone()
+        return None if row is None else Record(*row)
+
+    def record(self, input_path: str, step: str, record: Record) -> None:
+        connection = self._connect()
+        connection.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (input_path, step, *record),
+        )
+        if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._connection is not None:
+            self._connection.commit()
+            self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+
+
+class RunLock:
+    """An exclusive lock on an output root; the kernel drops it if its holder dies."""
+
+    def __init__(self, root: str) -> None:
+        self.path = os.path.join(root, STATE_FOLDER, "lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunLockedError(
+                f"another batchproc run (pid {holder}) is writing to {os.path.dirname(os.path.dirname(self.path))}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

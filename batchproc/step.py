@@ -1,0 +1,72 @@
+"""The interface a processing step implements: one input file in, at most one output file out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+class Step:
+    """Base class for a step. Subclass it, give it a name, and implement `process`.
+
+    The keyword arguments of a subclass's `__init__` (with type annotations and defaults)
+    become the command's options, and are what workers receive to rebuild the step: keep
+    them plain values (str, int, float, bool, None).
+    """
+
+    #: Sub-command name, e.g. "resize".
+    name: ClassVar[str] = ""
+    #: One line shown by `batchproc plugins` and at the top of `--help`.
+    summary: ClassVar[str] = ""
+    #: Lower-case extensions the step accepts, e.g. {".jpg", ".png"}; empty accepts every file.
+    extensions: ClassVar[frozenset[str]] = frozenset()
+    #: How skip reasons name what the step accepts: "not an image".
+    accepts: ClassVar[str] = "a file"
+    #: Default output folder is the input folder's name plus this ("imgs" -> "imgs_resized");
+    #: None means the step writes no files (like checksum).
+    output_suffix: ClassVar[str | None] = "_out"
+    #: Bump when the step's output changes for the same settings: incremental runs redo old outputs.
+    version: ClassVar[str] = "1"
+    #: Most files worth sending to a worker in one chunk: small for heavy steps, large for light ones.
+    max_chunk: ClassVar[int] = 8
+
+    def __init__(self, **settings: Any) -> None:
+        self._settings = settings
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The options this step was built with: enough to rebuild it in a worker."""
+        return dict(self._settings)
+
+    def settings_hash(self) -> str:
+        """A short fingerprint of the step, its version and settings, for incremental runs."""
+        text = json.dumps([self.name, self.version, self.settings], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def accepts_file(self, name: str) -> bool:
+        """True if the step wants a file with this name."""
+        if not self.extensions:
+            return True
+        return Path(name).suffix.lower() in self.extensions
+
+    def output_name(self, name: str) -> str:
+        """The output file name for an input file name (change it to change the extension)."""
+        return name
+
+    def output_names(self, name: str) -> list[str]:
+        """All output names for an input name; override to write several outputs per input."""
+        return [self.output_name(name)]
+
+    def process(self, source: Path, target: Path | list[Path] | None) -> dict[str, Any] | None:
+        """Process one file. Write the result to `target`: a temporary path in the output folder
+        that batchproc renames into place once this returns (a list of them when
+        `output_names` gives several; None when the step writes no files). Return extra fields
+        for the result record, or None. Raise StepError for an expected failure: its message
+        becomes the file's error, with no traceback."""
+        raise NotImplementedError
+
+    def stdout_line(self, result) -> str | None:
+        """A line this step prints on stdout for a finished file (checksum's manifest), or None."""
+        return None

@@ -1,0 +1,56 @@
+"""Stopping a run: the first Ctrl-C drains, a second one (or SIGTERM) stops at once."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+
+class StopControl:
+    """Flags the dispatch loop polls; set from signal handlers, never by raising mid-write."""
+
+    def __init__(self) -> None:
+        #: Dispatch no more work; let files in flight finish.
+        self.draining = False
+        #: Kill the workers now.
+        self.aborting = False
+        #: What asked for the stop: "interrupted", "terminated", "failure budget", ...
+        self.reason: str | None = None
+
+    def drain(self, reason: str) -> None:
+        if not self.draining:
+            self.draining = True
+            self.reason = self.reason or reason
+
+    def abort(self, reason: str) -> None:
+        self.drain(reason)
+        self.aborting = True
+
+
+@contextlib.contextmanager
+def handle_signals(control: StopControl):
+    """Route SIGINT and SIGTERM to `control` while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield control
+        return
+
+    def on_interrupt(signum, frame):
+        if control.draining:
+            control.abort("interrupted")
+        else:
+            control.drain("interrupted")
+
+    def on_terminate(signum, frame):
+        control.reason = "terminated"
+        control.abort("terminated")
+
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, on_interrupt),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, on_terminate),
+    }
+    try:
+        yield control
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,156 @@
+"""Finding the files to process: folders walked lazily, one folder's files at a time."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+#: Names batchproc itself writes inside trees: its state folder and its temporary files.
+STATE_FOLDER = ".batchproc"
+TEMP_PREFIX = ".batchproc-"
+
+
+@dataclass(slots=True)
+class Found:
+    """A path the walk met: a regular file to consider, or something it must report."""
+
+    path: str
+    #: The argument the path came from ("" when the path itself was an argument).
+    root: str
+    #: The path relative to `root` (the bare name for an argument).
+    relpath: str
+    stat: os.stat_result | None = None
+    #: Why this is not a file to process: "fifo", "symbolic link", "cannot read folder: ...".
+    problem: str | None = None
+    #: True when `problem` is an error to report as a failure, not a reason to skip.
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class WalkRules:
+    """What the walk takes: glob filters, depth, hidden files, symbolic links, pruned folders."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_depth: int | None = None
+    hidden: bool = False
+    follow_symlinks: bool = False
+    #: Absolute paths of folders never walked, such as the output folders.
+    prune: frozenset[str] = field(default_factory=frozenset)
+
+    def excludes(self, name: str, relpath: str) -> str | None:
+        """The reason a file is filtered out, or None if the filters take it."""
+        if self.include and not _matches(self.include, name, relpath):
+            return "filtered (not matched by --include)"
+        if self.exclude and _matches(self.exclude, name, relpath):
+            return "filtered (matched by --exclude)"
+        return None
+
+
+def _matches(patterns: tuple[str, ...], name: str, relpath: str) -> bool:
+    # A pattern with a slash matches the relative path, any other the bare name (like rsync).
+    return any(
+        fnmatch.fnmatchcase(relpath if "/" in pattern else name, pattern) for pattern in patterns
+    )
+
+
+def walk(paths: Iterable[str], rules: WalkRules) -> Iterator[list[Found]]:
+    """Yield the files found under `paths`, one folder's files per list, depth first.
+
+    Arguments that are files are yielded as they are; folders are walked with `os.scandir`.
+    Nothing is read or opened beyond folder listings and `stat`.
+    """
+    seen_folders: set[tuple[int, int]] = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            yield [Found(path, "", os.path.basename(path), problem=_describe(error), fatal=True)]
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk_root(path, info, rules, seen_folders)
+        else:
+            yield [_classify(path, "", os.path.basename(path), info)]
+
+
+def _walk_root(root, root_info, rules, seen_folders):
+    stack = [(root, "", 0, root_info)]
+    while stack:
+        folder, relfolder, depth, info = stack.pop()
+        key = (info.st_dev, info.st_ino)
+        if key in seen_folders:
+            yield [Found(folder, root, relfolder, problem="folder already walked (a symbolic link loop or a repeated argument)")]
+            continue
+        seen_folders.add(key)
+        try:
+            with os.scandir(folder) as entries:
+                entries = sorted(entries, key=lambda entry: entry.name)
+        except OSError as error:
+            yield [Found(folder, root, relfolder, problem=f"cannot read folder: {_describe(error)}",
+                         fatal=True)]
+            continue
+        files, subfolders = _sort_entries(entries, root, relfolder, depth, rules)
+        if files:
+            yield files
+        stack.extend(reversed(subfolders))
+
+
+def _sort_entries(entries, root, relfolder, depth, rules):
+    files, subfolders = [], []
+    for entry in entries:
+        name = entry.name
+        if name == STATE_FOLDER or name.startswith(TEMP_PREFIX):
+            continue
+        if not rules.hidden and name.startswith("."):
+            continue
+        relpath = f"{relfolder}/{name}" if relfolder else name
+        try:
+            is_link = entry.is_symlink()
+            if is_link and not rules.follow_symlinks:
+                files.append(_symlink_found(entry, root, relpath))
+                continue
+            info = entry.stat(follow_symlinks=True)
+        except OSError as error:
+            files.append(Found(entry.path, root, relpath, problem=_describe(error), fatal=True))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if os.path.abspath(entry.path) in rules.prune:
+                continue
+            if rules.exclude and _matches(rules.exclude, name, relpath):
+                continue
+            if rules.max_depth is None or depth + 1 < rules.max_depth:
+                subfolders.append((entry.path, relpath, depth + 1, info))
+            continue
+        found = _classify(entry.path, root, relpath, info)
+        if found.problem is None:
+            found.problem = rules.excludes(name, relpath)
+        files.append(found)
+    return files, subfolders
+
+
+def _symlink_found(entry, root, relpath):
+    try:
+        os.stat(entry.path)
+    except OSError:
+        return Found(entry.path, root, relpath, problem="dangling symbolic link")
+    return Found(entry.path, root, relpath, problem="symbolic link (use --follow-symlinks)")
+
+
+def _classify(path, root, relpath, info):
+    if stat.S_ISREG(info.st_mode):
+        return Found(path, root, relpath, stat=info)
+    kind = (
+        "fifo" if stat.S_ISFIFO(info.st_mode)
+        else "socket" if stat.S_ISSOCK(info.st_mode)
+        else "device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+        else "folder" if stat.S_ISDIR(info.st_mode)
+        else "special file"
+    )
+    return Found(path, root, relpath, stat=info, problem=f"not a regular file ({kind})")
+
+
+def _describe(error: OSError) -> str:
+    return error.strerror or str(error)

@@ -1,0 +1,131 @@
+"""Running a step on one file, wherever the worker lives: every outcome becomes a result record."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import stat
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchproc.errors import StepError
+from batchproc.outputs import temporary_path
+from batchproc.results import FAILED, OK, FileResult, Task
+from batchproc.step import Step
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to rebuild the step: handed over explicitly, never via module globals."""
+
+    step_name: str
+    settings: dict[str, Any]
+    plugin_dirs: tuple[str, ...] = ()
+    #: Permission bits for new output files (the parent's umask applied to 0o666).
+    file_mode: int = 0o644
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_step(spec: WorkerSpec) -> Step:
+    """Load the plugins and build the step with the run's settings."""
+    from batchproc.plugins import load_registry
+
+    registry = load_registry(spec.plugin_dirs)
+    try:
+        step_class = registry.steps[spec.step_name]
+    except KeyError:
+        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker") from None
+    return step_class(**spec.settings)
+
+
+def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
+    """Process one file; never raises. Outputs appear atomically, all of them or none."""
+    started = time.perf_counter()
+    result = FileResult(FAILED, task.source, output=task.output, seq=task.seq)
+    temporaries: list[str] = []
+    try:
+        before = os.stat(task.source)
+        if not stat.S_ISREG(before.st_mode):
+            raise StepError("no longer a regular file")
+        result.bytes_in = before.st_size
+        for target in task.targets:
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            temporaries.append(temporary_path(target))
+        extra = step.process(Path(task.source), _step_target(temporaries))
+        if extra:
+            pickle.dumps(extra)  # fail here, with a clear message, rather than in the pipe
+            result.extra = dict(extra)
+        after = os.stat(task.source)
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise StepError("input changed while it was being processed")
+        result.fingerprint = (before.st_size, before.st_mtime_ns)
+        if temporaries:
+            _publish(step, task, temporaries, result, before, file_mode)
+            temporaries = []
+        result.status = OK
+    except StepError as error:
+        result.error = str(error)
+    except OSError as error:
+        result.error = describe_os_error(error)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            result.extra["disk_full"] = True
+    except pickle.PicklingError as error:
+        result.error = f"step {step.name} returned a value that cannot be sent back: {error}"
+    except Exception as error:
+        result.error = one_line(error)
+        result.extra["traceback"] = traceback.format_exc()
+    except BaseException as error:  # SystemExit, KeyboardInterrupt raised by a step
+        result.error = f"step {step.name} raised {type(error).__name__}"
+    finally:
+        for temporary in temporaries:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+    result.ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _step_target(temporaries: list[str]):
+    # Most steps write one output and get one Path; steps with several outputs get a list.
+    if not temporaries:
+        return None
+    return Path(temporaries[0]) if len(temporaries) == 1 else [Path(t) for t in temporaries]
+
+
+def _publish(step, task, temporaries, result, before, file_mode) -> None:
+    """Rename each temporary output over its target: readers see the old file or the new one."""
+    for temporary in temporaries:
+        if not os.path.exists(temporary):
+            raise StepError(f"step {step.name} wrote no output")
+    bytes_out, oldest = 0, None
+    for temporary, target in zip(temporaries, task.targets):
+        os.chmod(temporary, stat.S_IMODE(before.st_mode) if target == task.source else file_mode)
+        os.replace(temporary, target)
+        written = os.stat(target)
+        bytes_out += written.st_size
+        oldest = written.st_mtime_ns if oldest is None else min(oldest, written.st_mtime_ns)
+        if target == task.source:  # in place: the file as written is what the next run will see
+            result.fingerprint = (written.st_size, written.st_mtime_ns)
+    result.bytes_out = bytes_out
+    result.output_mtime_ns = oldest
+
+
+def describe_os_error(error: OSError) -> str:
+    """'No space left on device', 'Permission denied: /out/a.jpg': what and, if known, where."""
+    text = error.strerror or str(error)
+    return f"{text}: {error.filename}" if error.filename else text
+
+
+def one_line(error: BaseException) -> str:
+    """An unexpected exception as one line: its type and the first line of its message."""
+    try:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    except Exception:  # a hostile __str__
+        message = ""
+    name = type(error).__name__
+    return f"{name}: {message}" if message else name

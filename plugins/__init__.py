@@ -1,0 +1,1 @@
+"""batchproc's built-in steps, registered through the `batchproc` entry-point group."""

@@ -1,0 +1,68 @@
+"""The command line: exit codes, one-line errors, help, version, the progress bar's place."""
+
+import subprocess
+import sys
+
+import pytest
+
+import batchproc
+from batchproc.errors import ExitCode
+from images import write_tree
+
+
+def test_exit_codes_are_one_documented_enum():
+    assert [(code.name, code.value) for code in ExitCode] == [
+        ("OK", 0), ("FILES_FAILED", 1), ("USAGE", 2), ("FAILURE_BUDGET", 3), ("ABORTED", 4),
+        ("LOCKED", 75), ("INTERRUPTED", 130), ("BROKEN_PIPE", 141), ("TERMINATED", 143)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["resize", "no-such-folder"], "Error: no such file or folder: no-such-folder"),
+    (["resize", ".", "--size", "12xx"], "Error: bad --size '12xx'"),
+    (["resize", ".", "--size", "10x10", "--max", "5"], "Error: give only one of --size, --max"),
+    (["resize", ".", "--bogus"], "Error: No such option: --bogus"),
+    (["resize", ".", "--quality", "101"], "Error: Invalid value for '--quality'"),
+    (["resize", ".", "--out", "x", "--in-place"], "Error: --out and --in-place cannot be used together"),
+    (["nosuchstep"], "Error: No such command 'nosuchstep'"),
+])
+def test_bad_usage_is_one_error_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_all_ok_is_0_and_some_failed_is_1(cli, tmp_path):
+    write_tree(tmp_path / "good", {"a.jpg": (64, 48)})
+    assert cli("resize", tmp_path / "good", "--jobs", 1).exit_code == ExitCode.OK
+    (tmp_path / "good/b.jpg").write_bytes(b"junk")
+    assert cli("resize", tmp_path / "good", "--jobs", 1).exit_code == ExitCode.FILES_FAILED
+
+
+def test_an_empty_folder_is_fine(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = cli("resize", tmp_path / "empty")
+    assert result.exit_code == 0 and "resize: 0 ok, 0 skipped, 0 failed" in result.stderr
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout == f"batchproc {batchproc.__version__}\n"
+    help_text = cli("resize", "--help").stdout
+    assert "Example: batchproc resize ./imgs" in help_text and "--size" in help_text
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(cli, tmp_path):
+    write_tree(tmp_path / "in", {f"{i}.jpg": (64, 48) for i in range(3)})
+    quiet = cli("resize", tmp_path / "in", "--out", tmp_path / "a", "--jobs", 1)
+    assert "file/s" not in quiet.stderr and "|" not in quiet.stderr  # not a terminal: no bar
+    shown = cli("resize", tmp_path / "in", "--out", tmp_path / "b", "--jobs", 1, "--progress")
+    assert "file/s" in shown.stderr and "3/3" in shown.stderr
+    assert shown.stdout == ""  # the bar lives on stderr
+
+
+def test_python_dash_m_works(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "batchproc", "--version"],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0 and completed.stdout.startswith("batchproc ")
