@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -40,6 +40,9 @@ def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
     def root(
         version: Annotated[bool, typer.Option(
             "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")] = False,
+        plugin_dir: Annotated[Optional[list[str]], typer.Option(
+            "--plugin-dir", help="Also load the .py plugins in this folder (repeatable; also "
+            "BATCHPROC_PLUGIN_DIRS). Only folders you name are loaded.")] = None,
     ):
         """Process whole trees of files in parallel: safely, incrementally, fast.
 
@@ -59,7 +62,7 @@ def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
     for name in sorted(registry.steps):
         step_class = registry.steps[name]
         try:
-            command = step_command(step_class)
+            command = step_command(step_class, plugin_dirs)
         except Exception as error:  # a broken plugin warns and is skipped
             print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
             continue
@@ -76,7 +79,7 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
     try:
-        command = typer.main.get_command(build_app())
+        command = typer.main.get_command(build_app(plugin_dirs_from(args)))
         code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)
@@ -94,6 +97,21 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED)
+
+
+def plugin_dirs_from(args: list[str]) -> tuple[str, ...]:
+    """The plugin folders named before the sub-command or in BATCHPROC_PLUGIN_DIRS.
+
+    They are read ahead of parsing because the sub-commands they add must exist before it."""
+    folders = [f for f in os.environ.get("BATCHPROC_PLUGIN_DIRS", "").split(os.pathsep) if f]
+    for index, arg in enumerate(args):
+        if not arg.startswith("-"):
+            break
+        if arg == "--plugin-dir" and index + 1 < len(args):
+            folders.append(args[index + 1])
+        elif arg.startswith("--plugin-dir="):
+            folders.append(arg.split("=", 1)[1])
+    return tuple(os.path.abspath(folder) for folder in folders)
 
 
 def _fail(message: str, code: int) -> int:

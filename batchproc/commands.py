@@ -19,7 +19,8 @@ RUN = "Run options"
 
 
 def _run_options(
-    paths: Annotated[list[str], typer.Argument(help="Files and folders to process.", show_default=False)],
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Files and folders to process.", show_default=False)] = None,
     out: Annotated[Optional[str], typer.Option(
         "--out", "-o", help="Write outputs here, mirroring the input tree. Default: a new folder "
         "beside each input folder (imgs -> imgs_resized).", rich_help_panel=RUN)] = None,
@@ -55,6 +56,17 @@ def _run_options(
     start_method: Annotated[Optional[str], typer.Option(
         "--start-method", help="How workers start: fork, spawn or forkserver. Default: "
         "Python's default.", rich_help_panel=RUN, hidden=True)] = None,
+    executor: Annotated[str, typer.Option(
+        "--executor", envvar="BATCHPROC_EXECUTOR", help="Where the work runs: local processes, "
+        "or a Dask cluster (pip install 'batchproc[dask]').", rich_help_panel=RUN)] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", envvar="BATCHPROC_SCHEDULER", help="With --executor dask: the scheduler "
+        "address, tcp://HOST:PORT.", rich_help_panel=RUN)] = None,
+    json_lines: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON line per file on stdout.", rich_help_panel=RUN)] = False,
+    print0: Annotated[bool, typer.Option(
+        "--print0", help="Print output paths on stdout, each followed by a NUL byte.",
+        rich_help_panel=RUN)] = False,
 ):
     """The options every step command shares."""
 
@@ -63,7 +75,7 @@ RUN_PARAMETERS = list(inspect.signature(_run_options, eval_str=True).parameters.
 RUN_NAMES = frozenset(parameter.name for parameter in RUN_PARAMETERS)
 
 
-def step_command(step_class):
+def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
     """A typer command function for `step_class`: its __init__ options, then the run options."""
     own = _step_parameters(step_class)
     clashes = RUN_NAMES.intersection(p.name for p in own)
@@ -72,7 +84,7 @@ def step_command(step_class):
 
     def command(**values):
         run_values = {name: values.pop(name) for name in RUN_NAMES}
-        return run_step(step_class, values, **run_values)
+        return run_step(step_class, values, plugin_dirs=plugin_dirs, **run_values)
 
     parameters = [p.replace(kind=p.KEYWORD_ONLY) for p in (RUN_PARAMETERS[0], *own, *RUN_PARAMETERS[1:])]
     command.__signature__ = inspect.Signature(parameters)
@@ -95,12 +107,19 @@ def _step_parameters(step_class) -> list[inspect.Parameter]:
 
 
 def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, include, exclude,
-             max_depth, hidden, follow_symlinks, force, log, progress, timeout, start_method) -> int:
+             max_depth, hidden, follow_symlinks, force, log, progress, timeout, start_method,
+             executor, scheduler, json_lines, print0, plugin_dirs=()) -> int:
     """Build the step, run the batch, print the summary; return the exit code."""
     from batchproc.progress import TerminalReport
     from batchproc.runner import RunOptions, run_batch
+    from batchproc.stdout import StdoutWriter
 
     step = step_class(**step_values)
+    paths = paths or step.default_paths()
+    if not paths:
+        raise UsageError("give at least one file or folder")
+    if json_lines and print0:
+        raise UsageError("--json and --print0 cannot be used together")
     for path in paths:
         if not os.path.lexists(path):
             raise UsageError(f"no such file or folder: {path}")
@@ -113,9 +132,11 @@ def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, inclu
                       max_depth=max_depth, hidden=hidden, follow_symlinks=follow_symlinks,
                       prune=frozenset(map(os.path.abspath, _output_folders(layout, paths))))
     options = RunOptions(layout=layout, rules=rules, jobs=jobs or available_cpus(),
-                         start_method=start_method, log_path=log, force=force, timeout=timeout)
+                         start_method=start_method, log_path=log, force=force, timeout=timeout,
+                         executor=executor, scheduler=scheduler, plugin_dirs=tuple(plugin_dirs))
     show_bar = sys.stderr.isatty() if progress is None else progress
-    report = TerminalReport(step.name, bar=show_bar)
+    report = TerminalReport(step.name, bar=show_bar,
+                            stdout=StdoutWriter(step, json_lines=json_lines, print0=print0))
     summary = run_batch(step, paths, options, events=report)
     report.finish(summary)
     return exit_code(summary)

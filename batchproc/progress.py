@@ -11,8 +11,10 @@ from batchproc.runner import Events
 class TerminalReport(Events):
     """A tqdm bar on stderr (when wanted) plus one line per failure and a final summary."""
 
-    def __init__(self, step_name: str, *, bar: bool, quiet: bool = False, stream=None) -> None:
+    def __init__(self, step_name: str, *, bar: bool, quiet: bool = False, stream=None,
+                 stdout=None) -> None:
         self.step_name = step_name
+        self.stdout = stdout
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self._bar = None
@@ -28,6 +30,8 @@ class TerminalReport(Events):
             self._bar.refresh()
 
     def result(self, result: FileResult) -> None:
+        if self.stdout is not None:
+            self.stdout.write(result)
         if self._bar is not None:
             self._bar.update(1)
         if result.status == FAILED and not self.quiet:

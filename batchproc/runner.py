@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from batchproc.errors import BatchprocError
+from batchproc.errors import UsageError
 from batchproc.feed import Feed
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
@@ -28,6 +28,8 @@ class RunOptions:
     rules: WalkRules = field(default_factory=WalkRules)
     jobs: int = 1
     executor: str = "local"
+    #: The Dask scheduler address, for executor "dask".
+    scheduler: str | None = None
     start_method: str | None = None
     log_path: str | None = None
     force: bool = False
@@ -103,7 +105,13 @@ def make_executor(options: RunOptions, spec: WorkerSpec):
 
         return LocalExecutor(spec, options.jobs, start_method=options.start_method,
                              timeout=options.timeout)
-    raise BatchprocError(f"unknown executor {options.executor!r}")
+    if options.executor == "dask":
+        try:
+            from batchproc.dask_executor import DaskExecutor
+        except ImportError as error:
+            raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
+        return DaskExecutor(spec, options.scheduler, jobs=options.jobs, timeout=options.timeout)
+    raise UsageError(f"unknown executor {options.executor!r}: use local or dask")
 
 
 class _Walker(threading.Thread):

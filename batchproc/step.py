@@ -67,6 +67,10 @@ class Step:
         becomes the file's error, with no traceback."""
         raise NotImplementedError
 
+    def default_paths(self) -> list[str] | None:
+        """Paths to process when none are given (checksum --verify reads them from its manifest)."""
+        return None
+
     def stdout_line(self, result) -> str | None:
         """A line this step prints on stdout for a finished file (checksum's manifest), or None."""
         return None
