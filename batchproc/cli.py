@@ -97,6 +97,11 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED)
+    except Exception as error:  # a bug: say so in one line; the traceback is one variable away
+        if debug:
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (set BATCHPROC_TRACEBACK=1 for "
+                     "the traceback)", ExitCode.ABORTED)
 
 
 def plugin_dirs_from(args: list[str]) -> tuple[str, ...]:

@@ -62,6 +62,12 @@ def _run_options(
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", envvar="BATCHPROC_SCHEDULER", help="With --executor dask: the scheduler "
         "address, tcp://HOST:PORT.", rich_help_panel=RUN)] = None,
+    retries: Annotated[int, typer.Option(
+        "--retries", min=0, help="Try a file this many more times after a failure that may be "
+        "transient (I/O error, crash, timeout).", rich_help_panel=RUN)] = 0,
+    max_failures: Annotated[Optional[str], typer.Option(
+        "--max-failures", help="Stop after this many failures (10) or this share of the files "
+        "(5%); exit code 3.", rich_help_panel=RUN)] = None,
     json_lines: Annotated[bool, typer.Option(
         "--json", help="Print one JSON line per file on stdout.", rich_help_panel=RUN)] = False,
     print0: Annotated[bool, typer.Option(
@@ -108,7 +114,7 @@ def _step_parameters(step_class) -> list[inspect.Parameter]:
 
 def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, include, exclude,
              max_depth, hidden, follow_symlinks, force, log, progress, timeout, start_method,
-             executor, scheduler, json_lines, print0, plugin_dirs=()) -> int:
+             executor, scheduler, retries, max_failures, json_lines, print0, plugin_dirs=()) -> int:
     """Build the step, run the batch, print the summary; return the exit code."""
     from batchproc.progress import TerminalReport
     from batchproc.runner import RunOptions, run_batch
@@ -133,7 +139,8 @@ def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, inclu
                       prune=frozenset(map(os.path.abspath, _output_folders(layout, paths))))
     options = RunOptions(layout=layout, rules=rules, jobs=jobs or available_cpus(),
                          start_method=start_method, log_path=log, force=force, timeout=timeout,
-                         executor=executor, scheduler=scheduler, plugin_dirs=tuple(plugin_dirs))
+                         executor=executor, scheduler=scheduler, retries=retries,
+                         max_failures=max_failures, plugin_dirs=tuple(plugin_dirs))
     show_bar = sys.stderr.isatty() if progress is None else progress
     report = TerminalReport(step.name, bar=show_bar,
                             stdout=StdoutWriter(step, json_lines=json_lines, print0=print0))
@@ -154,15 +161,8 @@ def _output_folders(layout: OutputLayout, paths: list[str]) -> list[str]:
 
 def exit_code(summary: Summary) -> int:
     """The exit code a summary stands for."""
-    stopped = summary.stopped or ""
-    if stopped == "interrupted":
-        return ExitCode.INTERRUPTED
-    if stopped == "terminated":
-        return ExitCode.TERMINATED
-    if stopped.startswith("failure budget"):
-        return ExitCode.FAILURE_BUDGET
-    if stopped:
-        return ExitCode.ABORTED
+    if summary.stop_code is not None:
+        return summary.stop_code
     return ExitCode.FILES_FAILED if summary.failed else ExitCode.OK
 
 

@@ -19,6 +19,7 @@ class Feed:
 
     def __init__(self, max_tasks: int = 4096, max_results: int = 4096) -> None:
         self._chunks: deque[list[Task]] = deque()
+        self._retries: deque[Task] = deque()
         self._results: deque[FileResult] = deque()
         self._queued_tasks = 0
         self._max_tasks = max_tasks
@@ -47,6 +48,12 @@ class Feed:
             self._results.append(result)
         self._ring()
 
+    def retry(self, task: Task) -> None:
+        """Queue a task again, ahead of new work (the consumer's side may call this: never blocks)."""
+        with self._condition:
+            self._retries.append(task)
+        self._ring()
+
     def close(self) -> None:
         """No more work will come."""
         with self._condition:
@@ -70,6 +77,8 @@ class Feed:
 
     def take_chunk(self) -> list[Task] | None:
         with self._condition:
+            if self._retries:
+                return [self._retries.popleft()]
             if not self._chunks:
                 return None
             chunk = self._chunks.popleft()
@@ -81,8 +90,9 @@ class Feed:
         """Stop the producer and return the tasks that were queued but never dispatched."""
         with self._condition:
             self.cancelled = True
-            left = [task for chunk in self._chunks for task in chunk]
+            left = [*self._retries, *(task for chunk in self._chunks for task in chunk)]
             self._chunks.clear()
+            self._retries.clear()
             self._queued_tasks = 0
             self._condition.notify_all()
         return left
@@ -90,7 +100,7 @@ class Feed:
     @property
     def exhausted(self) -> bool:
         with self._condition:
-            return self._closed and not self._chunks and not self._results
+            return self._closed and not self._chunks and not self._results and not self._retries
 
     def fileno(self) -> int:
         return self._read_fd

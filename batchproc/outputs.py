@@ -82,6 +82,8 @@ def _loose_folder(path: str, out: str | None) -> str:
 def temporary_path(target: str) -> str:
     """A fresh hidden name beside `target`, ending with the same extension (for format detection)."""
     folder, name = os.path.split(target)
+    if len(os.fsencode(name)) > 200:  # keep within the 255-byte name limit
+        name = os.path.splitext(name)[1][-20:]
     return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{name}")
 
 

@@ -31,7 +31,8 @@ class Planner:
         self._locks: dict[str, RunLock] = {}
         self._guard = threading.Lock()
         self._claimed: dict[str, str] = {}
-        self._in_flight: dict[int, tuple[str | None, int, int]] = {}
+        self._folder_verdicts: dict[str, bool] = {}
+        self._in_flight: dict[int, tuple[Task, str | None, int, int]] = {}
         self._seq = 0
 
     def open_root(self, root: str) -> StateStore:
@@ -70,13 +71,40 @@ class Planner:
         shown = Task(0, found.path, targets).output
         if not self.layout.in_place and any(_same_file(found.path, t) for t in targets):
             return failed(found.path, "the output would overwrite its input", shown)
+        if not self.layout.in_place and any(self._escapes(found, t) for t in targets):
+            return failed(found.path, "the output folder leads outside the output root "
+                                      "(a symbolic link): refused", shown)
         decision = self._check_state(found, targets, shown)
         if decision is not None:
             return decision
         self._seq += 1
-        self._in_flight[self._seq] = (self.layout.root_for(found), found.stat.st_size,
+        task = Task(self._seq, found.path, targets)
+        self._in_flight[self._seq] = (task, self.layout.root_for(found), found.stat.st_size,
                                       found.stat.st_mtime_ns)
-        return Task(self._seq, found.path, targets)
+        return task
+
+    def _escapes(self, found: Found, target: str) -> bool:
+        """True if a symbolic link inside the output tree would carry `target` outside it."""
+        folder = os.path.abspath(os.path.dirname(target))
+        verdict = self._folder_verdicts.get(folder)
+        if verdict is None:
+            root = os.path.abspath(self.layout.root_for(found))
+            existing = folder
+            while not os.path.lexists(existing):
+                existing = os.path.dirname(existing)
+            if len(existing) < len(root):  # nothing below the root exists yet: nothing can redirect
+                verdict = False
+            else:
+                real, real_root = os.path.realpath(existing), os.path.realpath(root)
+                verdict = not (real == real_root or real.startswith(real_root + os.sep))
+            if len(self._folder_verdicts) > 10_000:
+                self._folder_verdicts.clear()
+            self._folder_verdicts[folder] = verdict
+        return verdict
+
+    def task(self, seq: int) -> Task:
+        """The task of a result still in flight (to retry it)."""
+        return self._in_flight[seq][0]
 
     def _check_state(self, found: Found, targets: tuple[str, ...], shown) -> FileResult | None:
         root = self.layout.root_for(found)
@@ -131,7 +159,7 @@ class Planner:
         planned = self._in_flight.pop(result.seq, None)
         if planned is None or result.status == "skipped" or self.dry_run:
             return
-        root, size, mtime_ns = planned
+        _, root, size, mtime_ns = planned
         store = self._stores.get(root) if root else None
         if store is None:
             return

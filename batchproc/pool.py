@@ -9,6 +9,7 @@ charged to that file and the rest of the worker's chunk is handed to another.
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import multiprocessing
 import os
@@ -100,9 +101,12 @@ class LocalExecutor:
         return 0.05 if self.timeout else 0.2
 
     def _dispatch(self, feed: Feed, retry: deque) -> None:
-        for index in range(self.jobs):
-            worker = self._workers[index]
-            while worker is None or len(worker.chunks) < DEPTH:
+        # Breadth first: every worker gets a chunk before any gets a second one.
+        for depth in range(1, DEPTH + 1):
+            for index in range(self.jobs):
+                worker = self._workers[index]
+                if worker is not None and (worker.killed_for or len(worker.chunks) >= depth):
+                    continue
                 chunk = retry.popleft() if retry else feed.take_chunk()
                 if chunk is None:
                     return
@@ -232,8 +236,8 @@ class LocalExecutor:
 
 
 def _interrupted(task: Task, control: StopControl) -> FileResult:
-    return FileResult(SKIPPED, task.source, output=task.output, error=control.reason or "interrupted",
-                      seq=task.seq)
+    return FileResult(SKIPPED, task.source, output=task.output,
+                      error=f"not started ({control.reason or 'interrupted'})", seq=task.seq)
 
 
 def _clean_up_after(task: Task, pid: int) -> None:
@@ -262,6 +266,7 @@ def _kill(process) -> None:
 def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
     """A worker's life: build the step, then run chunks until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    faulthandler.disable()  # a crashing step is reported as its file's failure, not a dump
     _exit_with_parent()
     try:
         step = build_step(spec)
@@ -284,8 +289,11 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
                 break
             slots[2 * index + 1] = time.monotonic_ns()
             slots[2 * index] = task.seq
-            batch.append(run_task(step, task, spec.file_mode))
+            result = run_task(step, task, spec.file_mode)
             slots[2 * index] = IDLE
+            batch.append(result)
+            if result.extra.get("disk_full"):
+                break  # no later file can be written: hand the rest back unstarted
             if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
                 connection.send(("results", batch))
                 batch, flushed = [], time.monotonic()

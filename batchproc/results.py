@@ -82,6 +82,8 @@ class Summary:
     elapsed: float = 0.0
     #: Why the run stopped before the end, if it did ("interrupted", "failure budget", ...).
     stopped: str | None = None
+    #: The exit code that stop stands for.
+    stop_code: int | None = None
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] += 1

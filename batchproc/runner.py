@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from batchproc.errors import UsageError
+from batchproc.errors import ExitCode, UsageError
 from batchproc.feed import Feed
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
@@ -35,6 +35,10 @@ class RunOptions:
     force: bool = False
     retry_failed: bool = False
     timeout: float | None = None
+    #: Extra attempts for a file whose failure may be transient (I/O errors, crashes, timeouts).
+    retries: int = 0
+    #: Stop after this many failures ("10") or this share of the files found ("5%").
+    max_failures: str | None = None
     plugin_dirs: tuple[str, ...] = ()
 
 
@@ -66,6 +70,8 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                                                  _new_file_mode()))
     log = RunLog(options.log_path) if options.log_path else None
     summary = Summary()
+    budget = FailureBudget(options.max_failures)
+    attempts: dict[int, int] = {}
     started = time.perf_counter()
     reported_total = 0
     try:
@@ -75,13 +81,17 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                 if walker.found != reported_total:
                     reported_total = walker.found
                     events.found(reported_total)
+                if _should_retry(result, attempts, options.retries, control):
+                    feed.retry(planner.task(result.seq))
+                    continue
+                attempts.pop(result.seq, None)
                 summary.add(result)
                 planner.record(result)
                 if log is not None:
                     log.write(result.to_dict())
                 events.result(result)
-                if result.status == FAILED and result.extra.get("disk_full"):
-                    control.drain(f"stopped: {result.error}")
+                if result.status == FAILED:
+                    _stop_if_hopeless(result, summary, walker.found, budget, control)
         walker.join()
         if walker.error is not None:
             raise walker.error
@@ -94,9 +104,46 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         if log is not None:
             log.close()
     summary.elapsed = time.perf_counter() - started
-    summary.stopped = control.reason
+    summary.stopped, summary.stop_code = control.reason, control.exit_code
     return summary
 
+
+def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, control) -> bool:
+    if result.status != FAILED or not result.extra.get("retryable") or control.draining:
+        return False
+    attempts[result.seq] = attempts.get(result.seq, 0) + 1
+    return attempts[result.seq] <= retries
+
+
+def _stop_if_hopeless(result, summary, found, budget, control) -> None:
+    """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
+    if result.extra.get("disk_full"):
+        control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
+    elif budget.spent(summary.failed, found):
+        control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
+
+
+class FailureBudget:
+    """--max-failures: a count ("10") or a share of the files found so far ("5%")."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.count = self.share = None
+        if spec is None:
+            return
+        try:
+            if spec.strip().endswith("%"):
+                self.share = float(spec.strip()[:-1]) / 100
+            else:
+                self.count = int(spec)
+        except ValueError:
+            raise UsageError(f"bad --max-failures {spec!r}: expected a count (10) or a share (5%)") from None
+        if (self.count is not None and self.count < 1) or (self.share is not None and not 0 < self.share <= 1):
+            raise UsageError(f"bad --max-failures {spec!r}: must be at least 1, or between 0% and 100%")
+
+    def spent(self, failed: int, found: int) -> bool:
+        if self.count is not None:
+            return failed >= self.count
+        return self.share is not None and failed >= self.share * max(found, 1)
 
 def make_executor(options: RunOptions, spec: WorkerSpec):
     """The executor named by `options.executor`: local processes, or a Dask cluster."""

@@ -8,12 +8,12 @@ import sqlite3
 import time
 from typing import NamedTuple
 
-from batchproc.errors import RunLockedError
+from batchproc.errors import BatchprocError, RunLockedError
 from batchproc.walk import STATE_FOLDER
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
-    input TEXT NOT NULL,
+    input BLOB NOT NULL,
     step TEXT NOT NULL,
     settings TEXT NOT NULL,
     size INTEGER,
@@ -72,15 +72,16 @@ class StateStore:
         row = connection.execute(
             "SELECT settings, size, mtime_ns, status, output, output_size, output_mtime_ns, error"
             " FROM files WHERE input = ? AND step = ?",
-            (input_path, step),
+            (os.fsencode(input_path), step),
         ).fetchone()
         return None if row is None else Record(*row)
 
     def record(self, input_path: str, step: str, record: Record) -> None:
         connection = self._connect()
+        # File names are bytes to the kernel: keys stay bytes, texts keep undecodable bytes escaped.
         connection.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (input_path, step, *record),
+            (os.fsencode(input_path), step, *(_text(v) if isinstance(v, str) else v for v in record)),
         )
         if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
             self.commit()
@@ -97,6 +98,10 @@ class StateStore:
             self._connection = None
 
 
+def _text(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class RunLock:
     """An exclusive lock on an output root; the kernel drops it if its holder dies."""
 
@@ -105,8 +110,12 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        root = os.path.dirname(os.path.dirname(self.path))
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise BatchprocError(f"cannot write to {root}: {error.strerror or error}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

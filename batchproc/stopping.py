@@ -6,6 +6,8 @@ import contextlib
 import signal
 import threading
 
+from batchproc.errors import ExitCode
+
 
 class StopControl:
     """Flags the dispatch loop polls; set from signal handlers, never by raising mid-write."""
@@ -15,16 +17,18 @@ class StopControl:
         self.draining = False
         #: Kill the workers now.
         self.aborting = False
-        #: What asked for the stop: "interrupted", "terminated", "failure budget", ...
+        #: What asked for the stop: "interrupted", "terminated", "stopped: disk full", ...
         self.reason: str | None = None
+        #: The exit code the stop stands for.
+        self.exit_code: ExitCode | None = None
 
-    def drain(self, reason: str) -> None:
+    def drain(self, reason: str, exit_code: ExitCode = ExitCode.INTERRUPTED) -> None:
         if not self.draining:
             self.draining = True
-            self.reason = self.reason or reason
+            self.reason, self.exit_code = reason, exit_code
 
-    def abort(self, reason: str) -> None:
-        self.drain(reason)
+    def abort(self, reason: str, exit_code: ExitCode = ExitCode.INTERRUPTED) -> None:
+        self.drain(reason, exit_code)
         self.aborting = True
 
 
@@ -42,8 +46,8 @@ def handle_signals(control: StopControl):
             control.drain("interrupted")
 
     def on_terminate(signum, frame):
-        control.reason = "terminated"
-        control.abort("terminated")
+        control.abort("terminated", ExitCode.TERMINATED)
+        control.reason, control.exit_code = "terminated", ExitCode.TERMINATED
 
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, on_interrupt),

@@ -114,7 +114,8 @@ def _sort_entries(entries, root, relfolder, depth, rules):
                 continue
             info = entry.stat(follow_symlinks=True)
         except OSError as error:
-            files.append(Found(entry.path, root, relpath, problem=_describe(error), fatal=True))
+            files.append(_symlink_found(entry, root, relpath) if is_link else
+                         Found(entry.path, root, relpath, problem=_describe(error), fatal=True))
             continue
         if stat.S_ISDIR(info.st_mode):
             if os.path.abspath(entry.path) in rules.prune:

@@ -57,7 +57,7 @@ def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
             temporaries.append(temporary_path(target))
         extra = step.process(Path(task.source), _step_target(temporaries))
         if extra:
-            pickle.dumps(extra)  # fail here, with a clear message, rather than in the pipe
+            _check_sendable(step, extra)
             result.extra = dict(extra)
         after = os.stat(task.source)
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
@@ -70,14 +70,15 @@ def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
     except StepError as error:
         result.error = str(error)
     except OSError as error:
-        result.error = describe_os_error(error)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            result.extra["disk_full"] = True
-    except pickle.PicklingError as error:
-        result.error = f"step {step.name} returned a value that cannot be sent back: {error}"
+        result.error = describe_os_error(error, dict(zip(temporaries, task.targets)))
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            result.extra["disk_full"] = True  # no later file can be written either
+        else:
+            result.extra["retryable"] = True
     except Exception as error:
         result.error = one_line(error)
         result.extra["traceback"] = traceback.format_exc()
+        result.extra["retryable"] = True
     except BaseException as error:  # SystemExit, KeyboardInterrupt raised by a step
         result.error = f"step {step.name} raised {type(error).__name__}"
     finally:
@@ -88,6 +89,15 @@ def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
                 pass
     result.ms = (time.perf_counter() - started) * 1000
     return result
+
+
+def _check_sendable(step: Step, extra) -> None:
+    # Fail here, as this file's error, rather than later in the pipe to the parent.
+    try:
+        pickle.dumps(extra)
+    except Exception as error:
+        raise StepError(f"step {step.name} returned a value that cannot be sent back: "
+                        f"{one_line(error)}") from None
 
 
 def _step_target(temporaries: list[str]):
@@ -115,10 +125,14 @@ def _publish(step, task, temporaries, result, before, file_mode) -> None:
     result.output_mtime_ns = oldest
 
 
-def describe_os_error(error: OSError) -> str:
-    """'No space left on device', 'Permission denied: /out/a.jpg': what and, if known, where."""
+def describe_os_error(error: OSError, renamed: dict[str, str] | None = None) -> str:
+    """'Permission denied: /out/a.jpg': what and, if known, where (the real output path, never
+    the temporary one the user cannot see)."""
     text = error.strerror or str(error)
-    return f"{text}: {error.filename}" if error.filename else text
+    if not error.filename:
+        return text
+    filename = os.fsdecode(error.filename)
+    return f"{text}: {(renamed or {}).get(filename, filename)}"
 
 
 def one_line(error: BaseException) -> str:

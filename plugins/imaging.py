@@ -39,6 +39,8 @@ def open_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS):
         image = Image.open(path, formats=DECODERS)
     except UnidentifiedImageError:
         raise StepError("not a readable image (expected JPEG, PNG, WebP, GIF, TIFF or BMP)") from None
+    except OSError as error:
+        raise _as_corrupt(error) from None
     try:
         width, height = image.size
         if width * height > max_pixels:
@@ -46,13 +48,18 @@ def open_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS):
                             f"over --max-pixels {max_pixels / 1e6:.0f} MP")
         yield image
     except OSError as error:
-        if "truncated" in str(error) or "broken data stream" in str(error):
-            raise StepError(f"truncated or corrupt image ({error})") from None
-        raise
+        raise _as_corrupt(error) from None
     except (SyntaxError, ValueError) as error:  # Pillow's decoders signal corrupt data this way
         raise StepError(f"corrupt image ({error})") from None
     finally:
         image.close()
+
+
+def _as_corrupt(error: OSError) -> Exception:
+    """Pillow's decoding errors as one line; real I/O errors (with an errno) stay what they are."""
+    if error.errno is not None:
+        return error
+    return StepError(f"truncated or corrupt image ({error})")
 
 
 def orientation(image) -> int:

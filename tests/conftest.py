@@ -53,3 +53,121 @@ def batchproc_process():
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     return invoke
+
+
+@pytest.fixture
+def install_plugin(tmp_path, monkeypatch):
+    """install_plugin(module_name, source): install a plugin module as a package would (a
+    dist-info declaring the entry point), visible to this process and to spawned workers."""
+    import importlib
+
+    site = tmp_path / "site-packages"
+    installed = []
+
+    def install(module_name: str, source: str) -> Path:
+        dist = site / f"{module_name}-1.0.dist-info"
+        dist.mkdir(parents=True)
+        (dist / "METADATA").write_text(f"Name: {module_name.replace('_', '-')}\nVersion: 1.0\n")
+        (dist / "entry_points.txt").write_text(f"[batchproc]\n{module_name} = {module_name}\n")
+        (site / f"{module_name}.py").write_text(source)
+        if not installed:
+            monkeypatch.syspath_prepend(str(site))
+            monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+        monkeypatch.setenv("BATCHPROC_LOAD_PLUGINS", os.environ["BATCHPROC_LOAD_PLUGINS"] + "," + module_name)
+        sys.modules.pop(module_name, None)
+        importlib.invalidate_caches()
+        installed.append(module_name)
+        return site / f"{module_name}.py"
+
+    yield install
+    for module_name in installed:
+        sys.modules.pop(module_name, None)
+
+
+HAZARD_PLUGIN = '''
+"""A step that misbehaves on command: each input file's text says how."""
+import ctypes, os, signal, time
+from batchproc import Step, StepError, hookimpl
+
+
+class Unpicklable(Exception):
+    def __init__(self, a, b):
+        super().__init__(a)
+
+
+class Hazard(Step):
+    """Copy text files, misbehaving as their content says.
+
+    Example: batchproc hazard drills/
+    """
+    name = "hazard"
+    summary = "Misbehave on command (fault drills)."
+    extensions = frozenset({".txt"})
+    output_suffix = "_out"
+    max_chunk = 4
+
+    def __init__(self, pids: str = ""):
+        super().__init__(pids=pids)
+        self.pids = pids
+
+    def process(self, source, target):
+        if self.pids:  # tell the test which processes did work
+            open(os.path.join(self.pids, str(os.getpid())), "w").close()
+        command = source.read_text().strip()
+        kind, _, arg = command.partition(" ")
+        if kind == "sleep":
+            time.sleep(float(arg))
+        elif kind == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif kind == "kill-once":
+            marker = str(source) + ".attempted"
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os.kill(os.getpid(), signal.SIGKILL)
+        elif kind == "segfault":
+            ctypes.string_at(0)
+        elif kind == "exit":
+            os._exit(3)
+        elif kind == "hang":
+            time.sleep(3600)
+        elif kind == "systemexit":
+            raise SystemExit(5)
+        elif kind == "keyboardinterrupt":
+            raise KeyboardInterrupt
+        elif kind == "unpicklable-error":
+            raise Unpicklable("cannot", "pickle me")
+        elif kind == "unpicklable-return":
+            return {"callback": lambda: None}
+        elif kind == "enospc":
+            target.write_text("partial")
+            raise OSError(28, "No space left on device", str(target))
+        elif kind == "fail":
+            raise StepError("asked to fail")
+        elif kind == "flaky":
+            marker = str(source) + ".attempted"
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                raise OSError(5, "Input/output error")
+        elif kind == "grow":
+            with open(source, "a") as handle:
+                handle.write("more")
+        target.write_text(command)
+
+
+@hookimpl
+def register_steps(register):
+    register(Hazard)
+'''
+
+
+@pytest.fixture
+def hazard(install_plugin):
+    """The `hazard` step: a text file saying "kill", "hang", "segfault"... makes it misbehave."""
+    install_plugin("hazard_plugin", HAZARD_PLUGIN)
+
+
+def write_files(folder: Path, contents: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in contents.items():
+        (folder / name).write_text(text)
+    return folder

@@ -1,9 +1,5 @@
 """Plugins: a third-party step arrives through the same entry points as the built-ins."""
 
-import importlib
-import os
-import sys
-
 import pytest
 
 PLUGIN = '''
@@ -43,20 +39,9 @@ def register_steps(register):
 
 
 @pytest.fixture
-def installed_plugin(tmp_path, monkeypatch):
-    """Install a plugin as a package would: a module plus dist-info declaring the entry point."""
-    site = tmp_path / "site"
-    (site / "shout_plugin-1.0.dist-info").mkdir(parents=True)
-    (site / "shout_plugin-1.0.dist-info/METADATA").write_text("Name: shout-plugin\nVersion: 1.0\n")
-    (site / "shout_plugin-1.0.dist-info/entry_points.txt").write_text("[batchproc]\nshout = shout_plugin\n")
-    (site / "shout_plugin.py").write_text(PLUGIN)
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("BATCHPROC_LOAD_PLUGINS", os.environ["BATCHPROC_LOAD_PLUGINS"] + ",shout")
-    importlib.invalidate_caches()
-    sys.modules.pop("shout_plugin", None)
-    yield site
-    sys.modules.pop("shout_plugin", None)
+def installed_plugin(install_plugin):
+    """The shout plugin, installed as a package would be: the folder holding its module."""
+    return install_plugin("shout_plugin", PLUGIN).parent
 
 
 def test_builtin_steps_come_through_the_entry_point_group(cli):
@@ -67,7 +52,7 @@ def test_builtin_steps_come_through_the_entry_point_group(cli):
 
 def test_installed_plugin_becomes_a_command_with_its_options(cli, installed_plugin, tmp_path):
     listing = cli("plugins")
-    assert "shout\tshout-plugin:shout\tUpper-case text files." in listing.stdout
+    assert "shout\tshout-plugin:shout_plugin\tUpper-case text files." in listing.stdout
     assert "--marks" in cli("shout", "--help").stdout
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes/a.txt").write_text("hello")
@@ -84,7 +69,7 @@ def test_a_broken_plugin_warns_and_is_skipped(cli, installed_plugin):
     result = cli("plugins")
     assert result.exit_code == 0
     assert "resize" in result.stdout and "shout" not in result.stdout
-    assert "Warning: plugin shout failed to load: missing dependency: lasers" in result.stderr
+    assert "Warning: plugin shout_plugin failed to load: missing dependency: lasers" in result.stderr
 
 
 def test_a_misspelt_hook_is_reported(cli, installed_plugin):
