@@ -45,6 +45,9 @@ def _run_options(
         rich_help_panel=RUN)] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Redo files whose outputs are up to date.", rich_help_panel=RUN)] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Process only the files that failed last time (quarantined ones "
+        "included).", rich_help_panel=RUN)] = False,
     log: Annotated[Optional[str], typer.Option(
         "--log", help="Append one JSON line per file to this file.", rich_help_panel=RUN)] = None,
     progress: Annotated[Optional[bool], typer.Option(
@@ -113,7 +116,7 @@ def _step_parameters(step_class) -> list[inspect.Parameter]:
 
 
 def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, include, exclude,
-             max_depth, hidden, follow_symlinks, force, log, progress, timeout, start_method,
+             max_depth, hidden, follow_symlinks, force, retry_failed, log, progress, timeout, start_method,
              executor, scheduler, retries, max_failures, json_lines, print0, plugin_dirs=()) -> int:
     """Build the step, run the batch, print the summary; return the exit code."""
     from batchproc.progress import TerminalReport
@@ -138,7 +141,8 @@ def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, inclu
                       max_depth=max_depth, hidden=hidden, follow_symlinks=follow_symlinks,
                       prune=frozenset(map(os.path.abspath, _output_folders(layout, paths))))
     options = RunOptions(layout=layout, rules=rules, jobs=jobs or available_cpus(),
-                         start_method=start_method, log_path=log, force=force, timeout=timeout,
+                         start_method=start_method, log_path=log, force=force,
+                         retry_failed=retry_failed, timeout=timeout,
                          executor=executor, scheduler=scheduler, retries=retries,
                          max_failures=max_failures, plugin_dirs=tuple(plugin_dirs))
     show_bar = sys.stderr.isatty() if progress is None else progress

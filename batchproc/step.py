@@ -23,7 +23,7 @@ class Step:
     #: Lower-case extensions the step accepts, e.g. {".jpg", ".png"}; empty accepts every file.
     extensions: ClassVar[frozenset[str]] = frozenset()
     #: How skip reasons name what the step accepts: "not an image".
-    accepts: ClassVar[str] = "a file"
+    accepts: ClassVar[str] = "not accepted by this step"
     #: Default output folder is the input folder's name plus this ("imgs" -> "imgs_resized");
     #: None means the step writes no files (like checksum).
     output_suffix: ClassVar[str | None] = "_out"

@@ -120,7 +120,7 @@ class Hazard(Step):
         elif kind == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif kind == "kill-once":
-            marker = str(source) + ".attempted"
+            marker = source.with_name("." + source.name + ".attempted")  # hidden: never walked
             if not os.path.exists(marker):
                 open(marker, "w").close()
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -144,7 +144,7 @@ class Hazard(Step):
         elif kind == "fail":
             raise StepError("asked to fail")
         elif kind == "flaky":
-            marker = str(source) + ".attempted"
+            marker = source.with_name("." + source.name + ".attempted")
             if not os.path.exists(marker):
                 open(marker, "w").close()
                 raise OSError(5, "Input/output error")

@@ -88,7 +88,7 @@ def test_timeout_kills_a_hung_file_and_the_run_goes_on(cli, hazard, tmp_path):
 def test_retries_rerun_transient_failures(cli, hazard, tmp_path):
     write_files(tmp_path / "in", {"flaky.txt": "flaky", "good.txt": "fine"})
     assert cli("hazard", tmp_path / "in", "--out", tmp_path / "no-retry", "--jobs", 1).exit_code == 1
-    for marker in (tmp_path / "in").glob("*.attempted"):
+    for marker in (tmp_path / "in").glob(".*.attempted"):
         marker.unlink()
     result = cli("hazard", tmp_path / "in", "--out", tmp_path / "retry", "--retries", 1, "--jobs", 1,
                  "--log", tmp_path / "log")
@@ -115,6 +115,54 @@ def test_disk_full_stops_early_with_one_clear_error(cli, hazard, tmp_path):
     assert "stopped: No space left on device" in result.stderr
     assert not [p for p in (tmp_path / "in_out").rglob("*.txt*")]  # no partial outputs
     assert len(log_records(tmp_path / "log")) == 20
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 300 KB tmpfs, when this machine lets us mount one (root in CI does)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount_point)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_real_full_disk_leaves_only_whole_outputs(cli, tmp_path, small_disk):
+    from PIL import Image
+
+    from images import photo
+
+    (tmp_path / "in").mkdir()
+    for i in range(30):
+        photo(400, 300, seed=i).save(tmp_path / f"in/{i:02}.png")  # ~100 KB of PNG each
+    result = cli("resize", tmp_path / "in", "--out", small_disk / "out", "--width", 300, "--jobs", 2,
+                 "--log", tmp_path / "log")
+    assert result.exit_code == 4, result
+    assert "stopped: No space left on device" in result.stderr
+    assert not list((small_disk / "out").glob(".batchproc-*"))
+    written = list((small_disk / "out").glob("*.png"))
+    assert 0 < len(written) < 30
+    for path in written:  # every output that exists is whole
+        with Image.open(path) as image:
+            image.load()
+    records = log_records(tmp_path / "log")
+    assert len(records) == 30 and sum(r["status"] == "failed" for r in records) <= 4
+
+
+def test_retry_failed_reruns_only_the_failures(cli, hazard, tmp_path):
+    write_files(tmp_path / "in", {"flaky.txt": "flaky", "good.txt": "fine"})
+    assert cli("hazard", tmp_path / "in", "--jobs", 1).exit_code == 1
+    write_files(tmp_path / "in", {"new.txt": "fine"})
+    result = cli("hazard", tmp_path / "in", "--jobs", 1, "--retry-failed", "--log", tmp_path / "log")
+    assert result.exit_code == 0
+    assert statuses(tmp_path / "log") == {
+        "flaky.txt": ("ok", None),
+        "good.txt": ("skipped", "not a failure of the last run (--retry-failed)"),
+        "new.txt": ("skipped", "not a failure of the last run (--retry-failed)"),
+    }
 
 
 def test_input_changing_while_processed_is_reported(cli, hazard, tmp_path):
@@ -189,10 +237,11 @@ def test_ctrl_c_finishes_files_in_flight_then_a_rerun_continues(hazard, tmp_path
     assert len({r["input"] for r in records}) == len(records)  # no file twice
     assert not list((tmp_path / "in_out").glob(".batchproc-*"))  # no temporaries left
     assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path)), 5)
+    write_files(tmp_path / "in", {"added.txt": "fine"})  # resume is keyed by file, not by position
     rerun = subprocess.run([sys.executable, "-m", "batchproc", "hazard", str(tmp_path / "in"), "--jobs", "2",
                             "--pids", str(tmp_path / "pids")], capture_output=True, text=True, timeout=60)
     assert rerun.returncode == 0
-    assert f"{20 - len(done)} ok" in rerun.stderr and f"{len(done)} up to date" in rerun.stderr
+    assert f"{20 - len(done) + 1} ok" in rerun.stderr and f"{len(done)} up to date" in rerun.stderr
 
 
 @pytest.mark.parametrize("signals, code", [((signal.SIGINT, signal.SIGINT), 130), ((signal.SIGTERM,), 143)])
