@@ -91,9 +91,10 @@ def run(argv: list[str] | None = None) -> int:
         if debug:
             raise
         return _fail(str(error), error.exit_code)
-    except BrokenPipeError:
-        # stdout closed early (`| head`): stop quietly, and keep Python's exit flush quiet too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # stdout closed early (`| head`) outside a run: stop quietly
+        from batchproc.commands import silence_stdout
+
+        silence_stdout()
         return ExitCode.BROKEN_PIPE
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED)

@@ -20,7 +20,14 @@ RUN = "Run options"
 
 def _run_options(
     paths: Annotated[Optional[list[str]], typer.Argument(
-        help="Files and folders to process.", show_default=False)] = None,
+        help="Files and folders to process; - reads a list of paths from stdin.",
+        show_default=False)] = None,
+    null: Annotated[bool, typer.Option(
+        "--null", "-0", help="Paths read from stdin or --files-from end with NUL, not newline "
+        "(find -print0).", rich_help_panel=RUN)] = False,
+    files_from: Annotated[Optional[str], typer.Option(
+        "--files-from", help="Read paths to process from this file, one per line.",
+        rich_help_panel=RUN)] = None,
     out: Annotated[Optional[str], typer.Option(
         "--out", "-o", help="Write outputs here, mirroring the input tree. Default: a new folder "
         "beside each input folder (imgs -> imgs_resized).", rich_help_panel=RUN)] = None,
@@ -71,6 +78,12 @@ def _run_options(
     max_failures: Annotated[Optional[str], typer.Option(
         "--max-failures", help="Stop after this many failures (10) or this share of the files "
         "(5%); exit code 3.", rich_help_panel=RUN)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be done, and why files would be skipped; touch "
+        "nothing.", rich_help_panel=RUN)] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="No progress bar; a summary only when something failed (for cron).",
+        rich_help_panel=RUN)] = False,
     json_lines: Annotated[bool, typer.Option(
         "--json", help="Print one JSON line per file on stdout.", rich_help_panel=RUN)] = False,
     print0: Annotated[bool, typer.Option(
@@ -82,6 +95,7 @@ def _run_options(
 
 RUN_PARAMETERS = list(inspect.signature(_run_options, eval_str=True).parameters.values())
 RUN_NAMES = frozenset(parameter.name for parameter in RUN_PARAMETERS)
+RUN_DEFAULTS = {parameter.name: parameter.default for parameter in RUN_PARAMETERS}
 
 
 def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
@@ -92,8 +106,8 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
         raise ValueError(f"step {step_class.name} has options named like run options: {sorted(clashes)}")
 
     def command(**values):
-        run_values = {name: values.pop(name) for name in RUN_NAMES}
-        return run_step(step_class, values, plugin_dirs=plugin_dirs, **run_values)
+        run = {name: values.pop(name) for name in RUN_NAMES}
+        return run_step(step_class, values, run, plugin_dirs)
 
     parameters = [p.replace(kind=p.KEYWORD_ONLY) for p in (RUN_PARAMETERS[0], *own, *RUN_PARAMETERS[1:])]
     command.__signature__ = inspect.Signature(parameters)
@@ -115,42 +129,57 @@ def _step_parameters(step_class) -> list[inspect.Parameter]:
     return parameters
 
 
-def run_step(step_class, step_values: dict, *, paths, out, in_place, jobs, include, exclude,
-             max_depth, hidden, follow_symlinks, force, retry_failed, log, progress, timeout, start_method,
-             executor, scheduler, retries, max_failures, json_lines, print0, plugin_dirs=()) -> int:
-    """Build the step, run the batch, print the summary; return the exit code."""
+def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, ...] = ()) -> int:
+    """Build the step, run the batch, print the summary; return the exit code.
+
+    `run` holds the run options by parameter name (missing ones take their defaults)."""
+    from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
     from batchproc.runner import RunOptions, run_batch
     from batchproc.stdout import StdoutWriter
 
+    run = {**RUN_DEFAULTS, **run}
     step = step_class(**step_values)
-    paths = paths or step.default_paths()
-    if not paths:
-        raise UsageError("give at least one file or folder")
-    if json_lines and print0:
+    args = run["paths"] or step.default_paths() or []
+    if not args and not run["files_from"]:
+        raise UsageError("give at least one file or folder (- reads a list from stdin)")
+    if run["json_lines"] and run["print0"]:
         raise UsageError("--json and --print0 cannot be used together")
-    for path in paths:
-        if not os.path.lexists(path):
-            raise UsageError(f"no such file or folder: {path}")
-    if out is not None and in_place:
+    if run["out"] is not None and run["in_place"]:
         raise UsageError("--out and --in-place cannot be used together")
-    if in_place and step.output_suffix is None:
+    if run["in_place"] and step.output_suffix is None:
         raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
-    layout = OutputLayout(step.output_suffix, out=out, in_place=in_place)
-    rules = WalkRules(include=tuple(include or ()), exclude=tuple(exclude or ()),
-                      max_depth=max_depth, hidden=hidden, follow_symlinks=follow_symlinks,
-                      prune=frozenset(map(os.path.abspath, _output_folders(layout, paths))))
-    options = RunOptions(layout=layout, rules=rules, jobs=jobs or available_cpus(),
-                         start_method=start_method, log_path=log, force=force,
-                         retry_failed=retry_failed, timeout=timeout,
-                         executor=executor, scheduler=scheduler, retries=retries,
-                         max_failures=max_failures, plugin_dirs=tuple(plugin_dirs))
-    show_bar = sys.stderr.isatty() if progress is None else progress
-    report = TerminalReport(step.name, bar=show_bar,
-                            stdout=StdoutWriter(step, json_lines=json_lines, print0=print0))
-    summary = run_batch(step, paths, options, events=report)
+    source = PathSource(list(args), null=run["null"], files_from=run["files_from"])
+    layout = OutputLayout(step.output_suffix, out=run["out"], in_place=run["in_place"])
+    rules = WalkRules(include=tuple(run["include"] or ()), exclude=tuple(run["exclude"] or ()),
+                      max_depth=run["max_depth"], hidden=run["hidden"],
+                      follow_symlinks=run["follow_symlinks"],
+                      prune=frozenset(map(os.path.abspath, _output_folders(layout, source.args))))
+    options = RunOptions(
+        layout=layout, rules=rules, jobs=run["jobs"] or available_cpus(),
+        start_method=run["start_method"], log_path=run["log"], force=run["force"],
+        retry_failed=run["retry_failed"], dry_run=run["dry_run"], timeout=run["timeout"],
+        executor=run["executor"], scheduler=run["scheduler"], retries=run["retries"],
+        max_failures=run["max_failures"], plugin_dirs=tuple(plugin_dirs))
+    quiet = run["quiet"]
+    show_bar = (sys.stderr.isatty() and not quiet) if run["progress"] is None else run["progress"]
+    stdout = StdoutWriter(step, json_lines=run["json_lines"], print0=run["print0"], dry_run=run["dry_run"])
+    report = TerminalReport(step.name, bar=show_bar, quiet=quiet, stdout=stdout)
+    try:
+        summary = run_batch(step, source, options, events=report)
+    except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
+        report.close()
+        silence_stdout()
+        return ExitCode.BROKEN_PIPE
     report.finish(summary)
     return exit_code(summary)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's last flush cannot fail on a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _output_folders(layout: OutputLayout, paths: list[str]) -> list[str]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
+from distributed.comm.addressing import parse_address, parse_host_port
+from distributed.comm.registry import get_backend
 
 from batchproc.errors import BatchprocError, UsageError
 from batchproc.feed import Feed
@@ -32,7 +34,7 @@ from batchproc.worker import WorkerSpec, build_step, one_line, run_task
 #: Chunks kept in flight per worker thread: enough that no worker waits for this client.
 DEPTH = 3
 #: Seconds to reach the scheduler before giving up.
-CONNECT_TIMEOUT = 15
+CONNECT_TIMEOUT = 10
 #: Seconds the cluster may have no worker at all before the run stops instead of waiting forever.
 NO_WORKERS_PATIENCE = 60.0
 #: The event topic on which workers say that a chunk has started (for --timeout and Ctrl-C).
@@ -95,16 +97,13 @@ class DaskExecutor:
 
     def _connect(self) -> None:
         if self.scheduler:
+            _check_address(self.scheduler)
             try:
                 self._client = Client(self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-            except ValueError as error:
-                raise UsageError(f"--scheduler {self.scheduler}: {error}") from None
             except (OSError, TimeoutError) as error:
                 raise BatchprocError(f"cannot reach the Dask scheduler at {self.scheduler}: {error}") from None
         else:
-            self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            self._cluster = start_local_cluster(self.jobs, silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster, set_as_default=False)
         self._client.subscribe_topic(STARTED_TOPIC, self._note_start)
 
@@ -249,6 +248,28 @@ class DaskExecutor:
         if self._cluster is not None:
             self._cluster.close(timeout=5)
             self._cluster = None
+
+
+def start_local_cluster(workers: int, **options) -> LocalCluster:
+    """A cluster of `workers` processes of one thread each on this machine, reachable only from it.
+
+    The scheduler's HTTP server (metrics, health) takes a free port rather than 8787, which
+    another scheduler may hold; no dashboard."""
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None,
+                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                        **options)
+
+
+def _check_address(address: str) -> None:
+    # A malformed address makes Client hang in its clean-up before it says so: check it first.
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme != "inproc":
+            parse_host_port(location)
+    except ValueError as error:
+        raise UsageError(f"--scheduler {address}: {error}") from None
 
 
 def _as_given(result: FileResult, task: Task, sent: Task) -> FileResult:

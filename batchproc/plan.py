@@ -171,12 +171,14 @@ class Planner:
                 self.settings_hash, size, mtime_ns, status, output,
                 result.bytes_out, result.output_mtime_ns, result.error))
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        """Save and release everything; return warnings about state that could not be saved."""
         with self._guard:
             for store in self._stores.values():
                 store.close()
             for lock in self._locks.values():
                 lock.release()
+            return [store.failure for store in self._stores.values() if store.failure]
 
 
 def _same_file(source: str, target: str) -> bool:

@@ -94,6 +94,9 @@ class LocalExecutor:
                     if worker.process.sentinel in ready:
                         yield from self._bury(worker, retry, control)
                 self._enforce_timeout()
+        except GeneratorExit:  # the caller gave up on us (stdout closed, an error): stop now
+            self._kill_all()
+            raise
         finally:
             self._shutdown()
 
@@ -214,6 +217,13 @@ class LocalExecutor:
                 yield _interrupted(task, control)
             worker.pending.clear()
             worker.chunks.clear()
+
+    def _kill_all(self) -> None:
+        for worker in self._workers:
+            if worker is not None:
+                _kill(worker.process)
+                for task in worker.pending.values():
+                    _clean_up_after(task, worker.process.pid)
 
     def _shutdown(self) -> None:
         for worker in self._workers:

@@ -34,7 +34,7 @@ class TerminalReport(Events):
             self.stdout.write(result)
         if self._bar is not None:
             self._bar.update(1)
-        if result.status == FAILED and not self.quiet:
+        if result.status == FAILED:  # even when quiet: a failure is what a cron mail is for
             self.say(f"failed: {result.input}: {result.error}")
 
     def say(self, line: str) -> None:
@@ -44,11 +44,16 @@ class TerminalReport(Events):
         else:
             print(line, file=self.stream, flush=True)
 
-    def finish(self, summary: Summary) -> None:
+    def close(self) -> None:
         if self._bar is not None:
             self._bar.refresh()  # draw the final count before the summary replaces the bar
             self._bar.close()
             self._bar = None
+
+    def finish(self, summary: Summary) -> None:
+        self.close()
+        for warning in summary.warnings:
+            print(f"Warning: {warning}", file=self.stream, flush=True)
         if not self.quiet or summary.failed or summary.stopped:
             print(summary_line(self.step_name, summary), file=self.stream, flush=True)
 
@@ -60,7 +65,11 @@ def summary_line(step_name: str, summary: Summary) -> str:
     if summary.skip_reasons:
         reasons = ", ".join(f"{n} {reason}" for reason, n in summary.skip_reasons.most_common())
         skipped += f" ({reasons})"
+    if counts["planned"]:
+        step_name += " (dry run)"
     line = f"{step_name}: {counts['ok']} ok, {skipped}, {counts['failed']} failed"
+    if counts["planned"]:
+        line = f"{step_name}: {counts['planned']} to process, {skipped}, {counts['failed']} refused"
     if summary.bytes_in:
         line += f"; {human_bytes(summary.bytes_in)} -> {human_bytes(summary.bytes_out)}"
     line += f"; {summary.elapsed:.1f} s"

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+#: The status of every file a --dry-run would process.
+PLANNED = "planned"
 
 
 class Task(NamedTuple):
@@ -84,6 +86,8 @@ class Summary:
     stopped: str | None = None
     #: The exit code that stop stands for.
     stop_code: int | None = None
+    #: Things the user should know that are not about one file (state could not be saved...).
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] += 1

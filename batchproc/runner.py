@@ -6,13 +6,15 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from multiprocessing.connection import wait
+from typing import Iterable, Iterator
 
 from batchproc.errors import ExitCode, UsageError
 from batchproc.feed import Feed
+from batchproc.inputs import PathSource
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
-from batchproc.results import FAILED, FileResult, Summary, Task
+from batchproc.results import FAILED, PLANNED, FileResult, Summary, Task
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.stopping import StopControl, handle_signals
@@ -34,6 +36,8 @@ class RunOptions:
     log_path: str | None = None
     force: bool = False
     retry_failed: bool = False
+    #: Only plan: report what would be done and why files would be skipped; touch nothing.
+    dry_run: bool = False
     timeout: float | None = None
     #: Extra attempts for a file whose failure may be transient (I/O errors, crashes, timeouts).
     retries: int = 0
@@ -54,30 +58,36 @@ class Events:
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
               events: Events | None = None, control: StopControl | None = None) -> Summary:
-    """Process every file under `paths` with `step`; return the summary. Never prints."""
+    """Process every file under `paths` (a list, or a PathSource that streams more) with
+    `step`; return the summary. Never prints."""
     events = events or Events()
     control = control or StopControl()
-    paths = list(paths)
-    options.layout.check_roots(paths)
-    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed)
-    planner.claim_targets = len(paths) > 1 or any(not os.path.isdir(path) for path in paths)
-    for path in paths:  # lock the known output roots before any work starts
+    if not isinstance(paths, PathSource):
+        paths = list(paths)
+    known = paths.args if isinstance(paths, PathSource) else paths
+    options.layout.check_roots(known)
+    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed,
+                      dry_run=options.dry_run)
+    planner.claim_targets = (getattr(paths, "streamed", False) or len(known) > 1
+                             or any(not os.path.isdir(path) for path in known))
+    for path in known:  # lock the known output roots before any work starts
         if os.path.isdir(path) and options.layout.writes:
             planner.open_root(options.layout.root_for(_root_found(path)))
     feed = Feed()
     walker = _Walker(paths, options, planner, feed, step.max_chunk)
     executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
                                                  _new_file_mode()))
-    log = RunLog(options.log_path) if options.log_path else None
+    log = RunLog(options.log_path) if options.log_path and not options.dry_run else None
     summary = Summary()
     budget = FailureBudget(options.max_failures)
     attempts: dict[int, int] = {}
     started = time.perf_counter()
     reported_total = 0
+    results = executor.run(feed, control)
     try:
         with handle_signals(control):
             walker.start()
-            for result in executor.run(feed, control):
+            for result in results:
                 if walker.found != reported_total:
                     reported_total = walker.found
                     events.found(reported_total)
@@ -96,11 +106,15 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         if walker.error is not None:
             raise walker.error
         events.found(walker.found)
+    except BaseException:  # stdout closed, a bug: stop the workers now, not after their chunks
+        control.abort("stopped", ExitCode.ABORTED)
+        raise
     finally:
+        results.close()
         feed.cancel()
         walker.join()
         feed.dispose()
-        planner.close()
+        summary.warnings.extend(planner.close())
         if log is not None:
             log.close()
     summary.elapsed = time.perf_counter() - started
@@ -147,6 +161,8 @@ class FailureBudget:
 
 def make_executor(options: RunOptions, spec: WorkerSpec):
     """The executor named by `options.executor`: local processes, or a Dask cluster."""
+    if options.dry_run:
+        return PlanOnly()
     if options.executor == "local":
         from batchproc.pool import LocalExecutor
 
@@ -159,6 +175,21 @@ def make_executor(options: RunOptions, spec: WorkerSpec):
             raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
         return DaskExecutor(spec, options.scheduler, jobs=options.jobs, timeout=options.timeout)
     raise UsageError(f"unknown executor {options.executor!r}: use local or dask")
+
+
+class PlanOnly:
+    """The executor of --dry-run: every task comes back planned; nothing runs or is written."""
+
+    def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
+        while True:
+            yield from feed.take_results()
+            while (chunk := feed.take_chunk()) is not None:
+                for task in chunk:
+                    yield FileResult(PLANNED, task.source, output=task.output, seq=task.seq)
+            if feed.exhausted or control.draining:
+                yield from feed.take_results()
+                return
+            wait([feed], timeout=0.2)
 
 
 class _Walker(threading.Thread):

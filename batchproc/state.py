@@ -6,6 +6,7 @@ import fcntl
 import os
 import sqlite3
 import time
+import urllib.parse
 from typing import NamedTuple
 
 from batchproc.errors import BatchprocError, RunLockedError
@@ -52,15 +53,21 @@ class StateStore:
         self._connection: sqlite3.Connection | None = None
         self._create = create
         self._last_commit = time.monotonic()
+        #: Why state stopped being saved (a full disk), if it did; the run itself goes on.
+        self.failure: str | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._connection is None:
-            if not os.path.exists(self.path):
-                if not self._create:
+            if not self._create:  # a dry run reads what is there and writes nothing
+                if not os.path.exists(self.path):
                     return None
-                os.makedirs(self.folder, exist_ok=True)
+                uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+                self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                return self._connection
+            os.makedirs(self.folder, exist_ok=True)
+            # One connection, shared by the walking thread (reads) and the result loop (writes):
+            # the plain rollback journal is enough, and a read-only open then writes nothing.
             self._connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
             self._connection.execute(_SCHEMA)
         return self._connection
@@ -77,23 +84,35 @@ class StateStore:
         return None if row is None else Record(*row)
 
     def record(self, input_path: str, step: str, record: Record) -> None:
-        connection = self._connect()
-        # File names are bytes to the kernel: keys stay bytes, texts keep undecodable bytes escaped.
-        connection.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (os.fsencode(input_path), step, *(_text(v) if isinstance(v, str) else v for v in record)),
-        )
-        if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
-            self.commit()
+        if self.failure is not None:
+            return
+        try:
+            connection = self._connect()
+            # File names are bytes to the kernel: keys stay bytes, texts keep odd bytes escaped.
+            connection.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (os.fsencode(input_path), step, *(_text(v) if isinstance(v, str) else v for v in record)),
+            )
+            if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
+                self.commit()
+        except (sqlite3.Error, OSError) as error:
+            self._fail(error)
 
     def commit(self) -> None:
-        if self._connection is not None:
-            self._connection.commit()
+        if self._connection is not None and self.failure is None:
+            try:
+                self._connection.commit()
+            except (sqlite3.Error, OSError) as error:
+                self._fail(error)
             self._last_commit = time.monotonic()
+
+    def _fail(self, error: Exception) -> None:
+        self.failure = (f"could not save the run's state in {self.path} ({error}): the next run "
+                        "will redo the files this one finished")
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.commit()
+            self.commit()
             self._connection.close()
             self._connection = None
 

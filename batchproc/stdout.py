@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import sys
 
-from batchproc.results import OK, FileResult
+from batchproc.results import OK, PLANNED, SKIPPED, FileResult
 
 
 class StdoutWriter:
     """Writes one record per finished file in the format the user chose."""
 
-    def __init__(self, step, *, json_lines: bool = False, print0: bool = False, stream=None) -> None:
+    def __init__(self, step, *, json_lines: bool = False, print0: bool = False, dry_run: bool = False,
+                 stream=None) -> None:
         self.step = step
         self.json_lines = json_lines
         self.print0 = print0
+        self.dry_run = dry_run
         self.stream = stream or sys.stdout
 
     def write(self, result: FileResult) -> None:
@@ -22,8 +24,10 @@ class StdoutWriter:
             record = result.to_dict()
             record.pop("traceback", None)
             self._emit(_json(record) + "\n")
+        elif self.dry_run:
+            self._emit(_plan_line(result) + "\n")
         elif self.print0:
-            if result.status == OK and result.output:
+            if result.status in (OK, PLANNED) and result.output:
                 outputs = result.output if isinstance(result.output, list) else [result.output]
                 self._emit("".join(f"{path}\0" for path in outputs))
         else:
@@ -40,6 +44,15 @@ class StdoutWriter:
             buffer.flush()
         else:
             self.stream.write(text)
+
+
+def _plan_line(result: FileResult) -> str:
+    """A --dry-run line: `process IN -> OUT`, `skip IN (reason)` or `fail IN (reason)`."""
+    if result.status == PLANNED:
+        output = result.output if not isinstance(result.output, list) else ", ".join(result.output)
+        return f"process {result.input}" + (f" -> {output}" if output else "")
+    verb = "skip" if result.status == SKIPPED else "fail"
+    return f"{verb} {result.input} ({result.error})"
 
 
 def _json(record: dict) -> str:
