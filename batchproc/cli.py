@@ -59,6 +59,27 @@ def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
             step_class = registry.steps[name]
             print(f"{name}\t{registry.origins[name]}\t{step_class.summary}")
 
+    @app.command("run")
+    def run_jobs(
+        config: Annotated[str, typer.Argument(help="A TOML file of named jobs.", show_default=False)],
+        job: Annotated[Optional[list[str]], typer.Option(
+            "--job", help="Run only this job (repeatable). Default: all, in file order.")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="List what each job would do; touch nothing.")] = False,
+        quiet: Annotated[bool, typer.Option(
+            "--quiet", help="Say something only when a job has failures (for cron).")] = False,
+    ):
+        """Run the named jobs of a TOML file, one after another (for cron).
+
+        Each job prints its summary line on stderr; the exit code is the most serious one any
+        job had. See the README for the file's format and a crontab line.
+
+        Example: batchproc run nightly.toml --quiet
+        """
+        from batchproc.jobs import run_job_file
+
+        return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet)
+
     for name in sorted(registry.steps):
         step_class = registry.steps[name]
         try:

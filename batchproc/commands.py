@@ -129,7 +129,8 @@ def _step_parameters(step_class) -> list[inspect.Parameter]:
     return parameters
 
 
-def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, ...] = ()) -> int:
+def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, ...] = (),
+             label: str | None = None) -> int:
     """Build the step, run the batch, print the summary; return the exit code.
 
     `run` holds the run options by parameter name (missing ones take their defaults)."""
@@ -164,7 +165,7 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
     quiet = run["quiet"]
     show_bar = (sys.stderr.isatty() and not quiet) if run["progress"] is None else run["progress"]
     stdout = StdoutWriter(step, json_lines=run["json_lines"], print0=run["print0"], dry_run=run["dry_run"])
-    report = TerminalReport(step.name, bar=show_bar, quiet=quiet, stdout=stdout)
+    report = TerminalReport(label or step.name, bar=show_bar, quiet=quiet, stdout=stdout)
     try:
         summary = run_batch(step, source, options, events=report)
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
