@@ -31,6 +31,8 @@ class Planner:
         self._locks: dict[str, RunLock] = {}
         self._guard = threading.Lock()
         self._claimed: dict[str, str] = {}
+        self._records_folder: str | None = None
+        self._records: dict = {}
         self._folder_verdicts: dict[str, bool] = {}
         self._in_flight: dict[int, tuple[Task, str | None, int, int]] = {}
         self._seq = 0
@@ -50,6 +52,7 @@ class Planner:
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
+        self._records_folder, self._records = None, {}
         planned = [self._plan(found) for found in found_files]
         counts = Counter(t for item in planned if isinstance(item, Task) for t in item.targets)
         sources = {item.source for item in planned if isinstance(item, Task)}
@@ -69,12 +72,14 @@ class Planner:
         targets = tuple(self.layout.target_for(found, output) for output in self.step.output_names(name)
                         ) if self.layout.writes else ()
         shown = Task(0, found.path, targets).output
-        if not self.layout.in_place and any(_same_file(found.path, t) for t in targets):
-            return failed(found.path, "the output would overwrite its input", shown)
-        if not self.layout.in_place and any(self._escapes(found, t) for t in targets):
-            return failed(found.path, "the output folder leads outside the output root "
-                                      "(a symbolic link): refused", shown)
-        decision = self._check_state(found, targets, shown)
+        existing = [_stat(target) for target in targets]
+        if not self.layout.in_place:
+            if any(info is not None and _same_inode(info, found.stat) for info in existing):
+                return failed(found.path, "the output would overwrite its input", shown)
+            if any(self._escapes(found, t) for t in targets):
+                return failed(found.path, "the output folder leads outside the output root "
+                                          "(a symbolic link): refused", shown)
+        decision = self._check_state(found, targets, existing, shown)
         if decision is not None:
             return decision
         self._seq += 1
@@ -106,11 +111,15 @@ class Planner:
         """The task of a result still in flight (to retry it)."""
         return self._in_flight[seq][0]
 
-    def _check_state(self, found: Found, targets: tuple[str, ...], shown) -> FileResult | None:
+    def _check_state(self, found: Found, targets, existing, shown) -> FileResult | None:
         root = self.layout.root_for(found)
         if root is None:
             return None
-        record = self.open_root(root).lookup(os.path.abspath(found.path), self.step.name)
+        folder, name = os.path.split(found.path)
+        if folder != self._records_folder:
+            self._records = self.open_root(root).lookup_folder(folder or ".", self.step.name)
+            self._records_folder = folder
+        record = self._records.get(os.fsencode(name))
         if self.retry_failed:
             if record is None or record.status not in ("failed", "quarantined"):
                 return skipped(found.path, "not a failure of the last run (--retry-failed)", shown)
@@ -123,7 +132,7 @@ class Planner:
         )
         if unchanged and record.status == "quarantined":
             return skipped(found.path, f"quarantined: {record.error} (use --retry-failed)", shown)
-        if unchanged and record.status == "ok" and _outputs_current(found, targets):
+        if unchanged and record.status == "ok" and _outputs_current(found, targets, existing):
             return skipped(found.path, "up to date", shown)
         return None
 
@@ -181,20 +190,22 @@ class Planner:
             return [store.failure for store in self._stores.values() if store.failure]
 
 
-def _same_file(source: str, target: str) -> bool:
+def _stat(path: str) -> os.stat_result | None:
     try:
-        return os.path.samefile(source, target)
+        return os.stat(path)
     except OSError:
-        return False
+        return None
 
 
-def _outputs_current(found: Found, targets: tuple[str, ...]) -> bool:
-    for target in targets:
+def _same_inode(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _outputs_current(found: Found, targets, existing) -> bool:
+    """Every output exists and is no older than its input."""
+    for target, info in zip(targets, existing):
         if target == found.path:
             continue  # in place: the record's fingerprint already describes the written file
-        try:
-            if os.stat(target).st_mtime_ns < found.stat.st_mtime_ns:
-                return False
-        except OSError:
+        if info is None or info.st_mtime_ns < found.stat.st_mtime_ns:
             return False
     return True

@@ -12,9 +12,11 @@ from typing import NamedTuple
 from batchproc.errors import BatchprocError, RunLockedError
 from batchproc.walk import STATE_FOLDER
 
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
-    input BLOB NOT NULL,
+    folder BLOB NOT NULL,
+    name BLOB NOT NULL,
     step TEXT NOT NULL,
     settings TEXT NOT NULL,
     size INTEGER,
@@ -24,7 +26,7 @@ CREATE TABLE IF NOT EXISTS files (
     output_size INTEGER,
     output_mtime_ns INTEGER,
     error TEXT,
-    PRIMARY KEY (input, step)
+    PRIMARY KEY (folder, name, step)
 )
 """
 
@@ -69,19 +71,23 @@ class StateStore:
             # the plain rollback journal is enough, and a read-only open then writes nothing.
             self._connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self._connection.execute("PRAGMA synchronous=NORMAL")
-            self._connection.execute(_SCHEMA)
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:  # state from another version: start afresh (it is a cache)
+                self._connection.executescript(
+                    f"DROP TABLE IF EXISTS files; {_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION};")
         return self._connection
 
-    def lookup(self, input_path: str, step: str) -> Record | None:
+    def lookup_folder(self, folder: str, step: str) -> dict[bytes, Record]:
+        """Every record of one input folder, by file name: one query for a folder's files."""
         connection = self._connect()
         if connection is None:
-            return None
-        row = connection.execute(
-            "SELECT settings, size, mtime_ns, status, output, output_size, output_mtime_ns, error"
-            " FROM files WHERE input = ? AND step = ?",
-            (os.fsencode(input_path), step),
-        ).fetchone()
-        return None if row is None else Record(*row)
+            return {}
+        rows = connection.execute(
+            "SELECT name, settings, size, mtime_ns, status, output, output_size, output_mtime_ns,"
+            " error FROM files WHERE folder = ? AND step = ?",
+            (os.fsencode(os.path.abspath(folder)), step),
+        )
+        return {row[0]: Record(*row[1:]) for row in rows}
 
     def record(self, input_path: str, step: str, record: Record) -> None:
         if self.failure is not None:
@@ -89,9 +95,10 @@ class StateStore:
         try:
             connection = self._connect()
             # File names are bytes to the kernel: keys stay bytes, texts keep odd bytes escaped.
+            folder, name = os.path.split(os.fsencode(os.path.abspath(input_path)))
             connection.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (os.fsencode(input_path), step, *(_text(v) if isinstance(v, str) else v for v in record)),
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (folder, name, step, *(_text(v) if isinstance(v, str) else v for v in record)),
             )
             if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
                 self.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,7 +50,7 @@ class Step:
         """True if the step wants a file with this name."""
         if not self.extensions:
             return True
-        return Path(name).suffix.lower() in self.extensions
+        return os.path.splitext(name)[1].lower() in self.extensions
 
     def output_name(self, name: str) -> str:
         """The output file name for an input file name (change it to change the extension)."""
