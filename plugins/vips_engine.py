@@ -1,0 +1,116 @@
+"""An optional resize engine on libvips (pyvips): SIMD resampling and shrink-on-load.
+
+Used when pyvips is installed (`pip install 'batchproc[vips]'`) and the job is one it does
+exactly like the Pillow engine: JPEG, PNG or WebP in, JPEG, PNG or WebP out, no animation, no
+CMYK. Anything else returns None and the caller falls back to Pillow, always available.
+"""
+
+from __future__ import annotations
+
+import os
+
+from batchproc.errors import StepError
+
+#: libvips loaders this engine may use: the same formats the Pillow engine decodes, no others.
+LOADERS = {"jpegload": "jpeg", "jpegload_source": "jpeg", "pngload": "png",
+           "pngload_source": "png", "webpload": "webp", "webpload_source": "webp"}
+SAVERS = {"jpeg", "png", "webp"}
+_FILTERS = {"lanczos": "lanczos3", "bicubic": "cubic", "bilinear": "linear", "nearest": "nearest"}
+
+_pyvips = None
+
+
+def available() -> bool:
+    """True if pyvips imports (it brings its own libvips with pyvips-binary)."""
+    return _load() is not None
+
+
+def _load():
+    global _pyvips
+    if _pyvips is None:
+        # One libvips thread per worker process: batchproc already runs one process per core.
+        os.environ.setdefault("VIPS_CONCURRENCY", "1")
+        try:
+            import pyvips
+        except (ImportError, OSError):
+            _pyvips = False
+            return None
+        pyvips.cache_set_max(0)  # every file is new: libvips' operation cache only costs memory
+        _pyvips = pyvips
+    return _pyvips or None
+
+
+def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, background: str,
+           resample: str, max_pixels: int) -> dict | None:
+    """Resize like the Pillow engine would, or return None if this job is not one for libvips."""
+    pyvips = _load()
+    if pyvips is None or fmt not in SAVERS or resample not in _FILTERS:
+        return None
+    try:
+        header = pyvips.Image.new_from_file(str(source))
+    except pyvips.Error:
+        return None  # let Pillow say what is wrong with it, in its words
+    if LOADERS.get(header.get("vips-loader")) is None or _field(header, "n-pages", 1) > 1 \
+            or header.interpretation == "cmyk" or header.format != "uchar":
+        return None
+    width, height = header.width, header.height
+    if width * height > max_pixels:
+        raise StepError(f"too many pixels: {width}x{height} is {width * height / 1e6:.0f} MP, "
+                        f"over --max-pixels {max_pixels / 1e6:.0f} MP")
+    turn = _field(header, "orientation", 1)
+    sideways = turn in (5, 6, 7, 8)
+    (new_w, new_h), crop = geometry.plan(*((height, width) if sideways else (width, height)))
+    stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
+    try:
+        image = _scaled(pyvips, source, header, stored_w, stored_h, resample)
+        if turn != 1:
+            image = image.autorot()
+        if crop:
+            image = image.crop((image.width - crop[0]) // 2, (image.height - crop[1]) // 2, *crop)
+        if fmt == "jpeg" and image.hasalpha():
+            image = image.flatten(background=_rgb(background))
+        image.write_to_file(str(target), **_save_options(fmt, quality, strip))
+    except pyvips.Error as error:
+        raise StepError(f"truncated or corrupt image ({str(error).strip().splitlines()[0]})") from None
+    return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
+
+
+def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str):
+    """Decode (JPEG: at 1/2, 1/4 or 1/8 scale in the DCT domain, like Pillow's draft) and resample
+    to exactly target_w x target_h."""
+    width, height = header.width, header.height
+    shrink = 1
+    if header.get("vips-loader").startswith("jpegload"):
+        while shrink < 8 and width // (shrink * 2) >= target_w and height // (shrink * 2) >= target_h:
+            shrink *= 2
+    image = pyvips.Image.new_from_file(str(source), shrink=shrink, access="sequential") \
+        if shrink > 1 else pyvips.Image.new_from_file(str(source), access="sequential")
+    if (image.width, image.height) == (target_w, target_h):
+        return image
+    # Scale from the original geometry, as the shrunk pixels still sit on the original's grid:
+    # measurably closer to a full-resolution Lanczos than scaling from the shrunk size.
+    image = image.resize(shrink * target_w / width, vscale=shrink * target_h / height,
+                         kernel=_FILTERS[resample])
+    if image.width < target_w or image.height < target_h:  # rounding fell short by a pixel
+        image = image.gravity("centre", max(image.width, target_w), max(image.height, target_h),
+                              extend="copy")
+    return image.crop(0, 0, target_w, target_h)
+
+
+def _field(image, name: str, default):
+    return image.get(name) if image.get_typeof(name) else default
+
+
+def _save_options(fmt: str, quality: int, strip: bool) -> dict:
+    options = {"keep": "none"} if strip else {}
+    if fmt in ("jpeg", "webp"):
+        options["Q"] = quality
+    else:
+        options["compression"] = 6
+    return options
+
+
+def _rgb(colour: str) -> list[int]:
+    from PIL import ImageColor
+
+    return list(ImageColor.getrgb(colour))[:3]
