@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Annotated, Optional
 
+import click
 import typer
 
 from batchproc import __version__
@@ -104,10 +105,10 @@ def run(argv: list[str] | None = None) -> int:
         code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)
-    except typer.Abort:
+    except click.exceptions.Abort:
         return _fail("interrupted", ExitCode.INTERRUPTED)
-    except typer.TyperException as error:  # usage errors from the command-line parser
-        return _fail(error.format_message(), getattr(error, "exit_code", ExitCode.USAGE))
+    except click.exceptions.ClickException as error:  # usage errors from the command-line parser
+        return _fail(error.format_message(), ExitCode.USAGE)
     except BatchprocError as error:
         if debug:
             raise
