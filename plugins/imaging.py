@@ -14,12 +14,25 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp",
 DECODERS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP")  # JPEG covers MPO (camera JPEGs)
 #: Output formats: name -> (Pillow format, extension).
 FORMATS = {"jpeg": ("JPEG", ".jpg"), "png": ("PNG", ".png"), "webp": ("WEBP", ".webp"),
-           "gif": ("GIF", ".gif"), "tiff": ("TIFF", ".tif"), "bmp": ("BMP", ".bmp")}
+           "gif": ("GIF", ".gif"), "tiff": ("TIFF", ".tif"), "bmp": ("BMP", ".bmp"),
+           "avif": ("AVIF", ".avif")}
+#: Quality when no step chose one. AVIF's scale runs lower: its 60 looks like JPEG's 85.
+DEFAULT_QUALITY = {"jpeg": 85, "webp": 85, "avif": 60}
+#: What a saved picture may carry over from `image.info`: everything else there is metadata
+#: that some Pillow writers copy on their own (a JPEG comment, a TIFF or AVIF ICC profile).
+_INFO_KEPT = ("dpi", "transparency")
 _EXTENSION_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg",
                       ".png": "png", ".webp": "webp", ".gif": "gif", ".tif": "tiff",
                       ".tiff": "tiff", ".bmp": "bmp"}
 DEFAULT_MAX_PIXELS = 200_000_000
 ORIENTATION = 0x0112
+
+
+def avif_supported() -> bool:
+    """True if the installed Pillow can write AVIF (built in from Pillow 11.3's wheels)."""
+    from PIL import features
+
+    return bool(features.check("avif"))
 
 
 def format_for(extension: str, wanted: str) -> str:
@@ -161,24 +174,38 @@ class Metadata:
                    xmp=image.info.get("xmp") or image.info.get("XML:com.adobe.xmp"))
 
 
-def save(image, target, fmt: str, *, quality: int, metadata: Metadata, background: str = "white",
-         lossless: bool = False, frames=None, frame_info: dict | None = None) -> None:
+def save(image, target, fmt: str, *, quality: int | None, metadata: Metadata,
+         background: str = "white", lossless: bool = False, frames=None,
+         frame_info: dict | None = None) -> None:
     """Write `image` (and any further animation `frames`) to `target` in format `fmt`."""
     pillow_format = FORMATS[fmt][0]
+    quality = quality or DEFAULT_QUALITY.get(fmt, 85)
+    for frame in (image, *(frames or ())):
+        frame.load()  # a lazily opened file may still read its info while decoding
+        frame.info = {key: frame.info[key] for key in _INFO_KEPT if key in frame.info}
     options: dict = {}
     if metadata.icc_profile and image.mode in ("RGB", "RGBA", "L", "LA"):
         options["icc_profile"] = metadata.icc_profile
-    if metadata.exif and fmt in ("jpeg", "png", "webp", "tiff"):
+    if metadata.exif and fmt in ("jpeg", "png", "webp", "tiff", "avif"):
         options["exif"] = metadata.exif
-    if metadata.xmp and fmt in ("jpeg", "png", "webp"):
+    if metadata.xmp and fmt in ("jpeg", "png", "webp", "avif"):
         options["xmp"] = metadata.xmp if isinstance(metadata.xmp, bytes) else metadata.xmp.encode()
     if fmt == "jpeg":
         image = flatten(image, background)
         options.update(quality=quality)
     elif fmt == "webp":
         options.update(quality=quality, lossless=lossless)
+    elif fmt == "avif":
+        # Pillow's AVIF encoder has no bit-exact mode: "lossless" is its closest, quality 100
+        # with full-resolution colour (differences of a level or two).
+        if lossless:
+            options.update(quality=100, subsampling="4:4:4")
+        else:
+            options.update(quality=quality)
     elif fmt == "png":
         options.update(compress_level=6)
+    elif fmt == "tiff":
+        options.update(compression="tiff_adobe_deflate")  # lossless, and far smaller than raw
     elif fmt == "bmp":
         image = flatten(image, background)
     if frames:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import typer
 
-from batchproc import Step, hookimpl
+from batchproc import hookimpl
+from batchproc.errors import UsageError
 from batchproc_plugins.geometry import parse_geometry
-from batchproc_plugins.imaging import (DEFAULT_MAX_PIXELS, FORMATS, IMAGE_EXTENSIONS, Metadata,
-                                       format_for, open_image, orientation, save, to_working_mode,
-                                       upright)
+from batchproc_plugins.imaging import DEFAULT_MAX_PIXELS, Metadata, upright
+from batchproc_plugins.pipeline import ImageStep, Picture
 
 IMAGE = "Image options"
 
 
-class Resize(Step):
+class Resize(ImageStep):
     """Resize images: fit them inside a box (the default), cover it, or stretch to it.
 
     Without a size option, images are fit inside 1600x1600 and never enlarged. EXIF
@@ -29,8 +28,6 @@ class Resize(Step):
 
     name = "resize"
     summary = "Resize images (JPEG, PNG, WebP, GIF, TIFF, BMP)."
-    extensions = IMAGE_EXTENSIONS
-    accepts = "not an image"
     output_suffix = "_resized"
     max_chunk = 4
 
@@ -73,59 +70,78 @@ class Resize(Step):
         max_pixels: Annotated[int, typer.Option(
             "--max-pixels", min=1, help="Refuse images with more pixels than this "
             "(decompression bombs).", rich_help_panel=IMAGE)] = DEFAULT_MAX_PIXELS,
+        widths: Annotated[Optional[str], typer.Option(
+            "--widths", help="Several outputs from one decode, one per width: 320,640,1280 writes "
+            "a-320.jpg, a-640.jpg, a-1280.jpg.", rich_help_panel=IMAGE)] = None,
     ) -> None:
+        # --widths joins the settings only when given: runs without it keep their fingerprint,
+        # so an upgrade does not redo every earlier output.
         super().__init__(size=size, width=width, height=height, longest=longest, scale=scale,
                          fit=fit, enlarge=enlarge, quality=quality, output_format=output_format,
                          resample=resample, strip=strip, background=background,
-                         max_pixels=max_pixels)
-        self.geometry = parse_geometry(size=size, width=width, height=height, longest=longest,
-                                       scale=scale, fit=fit, enlarge=enlarge)
+                         max_pixels=max_pixels, **({"widths": widths} if widths else {}))
+        self.widths = _parse_widths(widths)
+        if self.widths and (size or width or height or longest or scale):
+            raise UsageError("--widths already gives the sizes: leave out --size, --width, "
+                             "--height, --max and --scale")
+        self.geometries = [parse_geometry(width=w, fit=fit, enlarge=enlarge) for w in self.widths] or [
+            parse_geometry(size=size, width=width, height=height, longest=longest, scale=scale,
+                           fit=fit, enlarge=enlarge)]
+        self.geometry = self.geometries[0]
         self.quality = quality
-        self.output_format = output_format
+        self.output_format_name = output_format
         self.resample = resample
         self.strip = strip
         self.background = background
         self.max_pixels = max_pixels
 
-    def output_name(self, name: str) -> str:
-        if self.output_format == "keep":
-            return name
-        return str(Path(name).with_suffix(FORMATS[self.output_format][1]))
+    def output_format(self, chosen: str) -> str:
+        return chosen if self.output_format_name == "keep" else self.output_format_name
 
-    def process(self, source: Path, target: Path | None) -> dict:
-        from PIL import Image, ImageSequence
+    def output_tags(self) -> list[str]:
+        return [f"-{width}" for width in self.widths] if self.widths else [""]
 
-        fmt = format_for(source.suffix, self.output_format)
+    def transform(self, picture: Picture) -> Picture:
+        return self.fork(picture)[0]
+
+    def fork(self, picture: Picture) -> list[Picture]:
+        """One picture per geometry, all resized from one decode (drafted for the largest)."""
+        plans = [self._plan(picture, geometry) for geometry in self.geometries]
+        picture.draft((max(p[0][0] for p in plans), max(p[0][1] for p in plans)))
+        return [self._resize(picture, stored_size, crop) for stored_size, crop in plans]
+
+    def _plan(self, picture: Picture, geometry):
+        # Geometry speaks of the upright picture; the pixels are still stored as the camera wrote them.
+        (new_w, new_h), crop = geometry.plan(*picture.upright_size)
+        return ((new_h, new_w) if picture.turn >= 5 else (new_w, new_h)), crop
+
+    def _resize(self, picture: Picture, stored_size, crop) -> Picture:
+        from PIL import Image
+
         resample = getattr(Image.Resampling, self.resample.upper())
-        with open_image(source, max_pixels=self.max_pixels) as image:
-            turn = orientation(image)
-            width, height = image.size
-            sideways = turn >= 5  # orientations 5-8 swap width and height
-            (new_w, new_h), crop = self.geometry.plan(*((height, width) if sideways else (width, height)))
-            stored_size = (new_h, new_w) if sideways else (new_w, new_h)
-            metadata = Metadata.of(image, strip=self.strip, reset_orientation=True)
+        turn = picture.turn
 
-            def make(frame):
-                frame = to_working_mode(frame)
-                if frame.size != stored_size:
-                    frame = frame.resize(stored_size, resample)
-                frame = upright(frame, turn)
-                return _centre_crop(frame, crop) if crop else frame
+        def make(frame):
+            if frame.size != stored_size:
+                frame = frame.resize(stored_size, resample)
+            frame = upright(frame, turn)  # after resizing: cheaper on fewer pixels
+            return _centre_crop(frame, crop) if crop else frame
 
-            if getattr(image, "n_frames", 1) > 1 and fmt in ("gif", "webp"):
-                frames = [make(frame.convert("RGBA")) for frame in ImageSequence.Iterator(image)]
-                info = {"duration": image.info.get("duration", 100), "loop": image.info.get("loop", 0)}
-                picture = frames[0]
-                save(picture, target, fmt, quality=self.quality, metadata=metadata,
-                     background=self.background, frames=frames[1:], frame_info=info)
-            else:
-                if image.format in ("JPEG", "MPO") and stored_size < image.size:
-                    # Decode at 1/2, 1/4 or 1/8 scale in the DCT domain: about half the work.
-                    image.draft(image.mode, stored_size)
-                picture = make(image)
-                save(picture, target, fmt, quality=self.quality, metadata=metadata,
-                     background=self.background)
-        return {"width": picture.width, "height": picture.height, "format": fmt}
+        metadata = Metadata() if self.strip else picture.metadata
+        return picture.map(make, turn=1, quality=self.quality, background=self.background,
+                           metadata=metadata)
+
+
+def _parse_widths(text: str | None) -> list[int]:
+    if not text:
+        return []
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"bad --widths {text!r}: expected widths such as 320,640,1280") from None
+    if not widths or min(widths) < 1 or len(set(widths)) != len(widths):
+        raise UsageError(f"bad --widths {text!r}: expected different widths of at least 1 pixel")
+    return widths
 
 
 def _centre_crop(image, size):
