@@ -178,10 +178,15 @@ def save(image, target, fmt: str, *, quality: int | None, metadata: Metadata,
          background: str = "white", lossless: bool = False, frames=None,
          frame_info: dict | None = None) -> None:
     """Write `image` (and any further animation `frames`) to `target` in format `fmt`."""
+    from PIL import ImageFile
+
     pillow_format = FORMATS[fmt][0]
     quality = quality or DEFAULT_QUALITY.get(fmt, 85)
+    if isinstance(image, ImageFile.ImageFile):
+        # Still the file as opened: a plain copy, since some writers (TIFF) copy tags from the
+        # file an image was read from.
+        image = image.copy()
     for frame in (image, *(frames or ())):
-        frame.load()  # a lazily opened file may still read its info while decoding
         frame.info = {key: frame.info[key] for key in _INFO_KEPT if key in frame.info}
     options: dict = {}
     if metadata.icc_profile and image.mode in ("RGB", "RGBA", "L", "LA"):
