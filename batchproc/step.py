@@ -68,6 +68,10 @@ class Step:
         becomes the file's error, with no traceback."""
         raise NotImplementedError
 
+    def after_publish(self, source: Path, outputs: list[Path]) -> None:
+        """Called once this file's outputs are renamed into place (compress --no-keep removes
+        the input here: never before its output exists). An error fails the file."""
+
     def default_paths(self) -> list[str] | None:
         """Paths to process when none are given (checksum --verify reads them from its manifest)."""
         return None

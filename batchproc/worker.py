@@ -123,6 +123,7 @@ def _publish(step, task, temporaries, result, before, file_mode) -> None:
             result.fingerprint = (written.st_size, written.st_mtime_ns)
     result.bytes_out = bytes_out
     result.output_mtime_ns = oldest
+    step.after_publish(Path(task.source), [Path(target) for target in task.targets])
 
 
 def describe_os_error(error: OSError, renamed: dict[str, str] | None = None) -> str:
