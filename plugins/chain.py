@@ -27,6 +27,7 @@ class Chain(ImageStep):
     outputs (resize --widths) makes each of them go through the rest of the chain. EXIF
     orientation is always applied. Outputs go to imgs_processed unless --out or --in-place.
 
+    \b
     Example: batchproc chain ./imgs --steps 'resize --max 1280 | strip | convert --format webp'
     """
 

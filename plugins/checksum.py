@@ -28,7 +28,8 @@ class Checksum(Step):
     current folder, as sha256sum -c does) and prints NAME: OK or NAME: FAILED; any mismatch
     makes the exit code 1.
 
-    Example: batchproc checksum ./photos > photos.sha256 && batchproc checksum --verify photos.sha256
+    \b
+    Example: batchproc checksum ./photos > photos.sha256 && sha256sum -c photos.sha256
     """
 
     name = "checksum"
