@@ -37,6 +37,9 @@ class Picture:
     frame_info: dict = field(default_factory=dict)
     #: True once the pixels are (being) decoded: too late for a JPEG draft.
     decoded: bool = False
+    #: After a JPEG draft: the region of the reduced image that holds the original picture
+    #: (its last row and column are partly padding); resizing from it keeps pixels aligned.
+    draft_box: tuple | None = None
 
     @classmethod
     def of(cls, image, fmt: str) -> "Picture":
@@ -65,7 +68,9 @@ class Picture:
         self.decoded = True
         width, height = self.image.size
         if self.image.format in ("JPEG", "MPO") and (stored_size[0] < width or stored_size[1] < height):
-            self.image.draft(self.image.mode, stored_size)
+            drafted = self.image.draft(self.image.mode, stored_size)
+            if drafted is not None:
+                self.draft_box = drafted[1]
 
     def map(self, change, **changes) -> "Picture":
         """A new picture: every frame brought to a working mode and passed through `change`."""

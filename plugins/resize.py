@@ -9,7 +9,8 @@ import typer
 from batchproc import hookimpl
 from batchproc.errors import UsageError
 from batchproc_plugins.geometry import parse_geometry
-from batchproc_plugins.imaging import DEFAULT_MAX_PIXELS, Metadata, upright
+from batchproc_plugins import vips_engine
+from batchproc_plugins.imaging import DEFAULT_MAX_PIXELS, Metadata, format_for, upright
 from batchproc_plugins.pipeline import ImageStep, Picture
 
 IMAGE = "Image options"
@@ -73,13 +74,23 @@ class Resize(ImageStep):
         widths: Annotated[Optional[str], typer.Option(
             "--widths", help="Several outputs from one decode, one per width: 320,640,1280 writes "
             "a-320.jpg, a-640.jpg, a-1280.jpg.", rich_help_panel=IMAGE)] = None,
+        engine: Annotated[Literal["auto", "pillow", "vips"], typer.Option(
+            "--engine", help="auto: libvips when pyvips is installed (pip install "
+            "'batchproc[vips]') and the job is one it does like Pillow, else Pillow.",
+            rich_help_panel=IMAGE)] = "auto",
     ) -> None:
-        # --widths joins the settings only when given: runs without it keep their fingerprint,
-        # so an upgrade does not redo every earlier output.
+        # --widths and --engine join the settings only when given: runs without them keep their
+        # fingerprint, so an upgrade does not redo every earlier output.
+        extra = {"widths": widths} if widths else {}
+        if engine != "auto":
+            extra["engine"] = engine
         super().__init__(size=size, width=width, height=height, longest=longest, scale=scale,
                          fit=fit, enlarge=enlarge, quality=quality, output_format=output_format,
                          resample=resample, strip=strip, background=background,
-                         max_pixels=max_pixels, **({"widths": widths} if widths else {}))
+                         max_pixels=max_pixels, **extra)
+        if engine == "vips" and not vips_engine.available():
+            raise UsageError("--engine vips needs pyvips: pip install 'batchproc[vips]'")
+        self.engine = engine
         self.widths = _parse_widths(widths)
         if self.widths and (size or width or height or longest or scale):
             raise UsageError("--widths already gives the sizes: leave out --size, --width, "
@@ -97,6 +108,16 @@ class Resize(ImageStep):
 
     def output_format(self, chosen: str) -> str:
         return chosen if self.output_format_name == "keep" else self.output_format_name
+
+    def process(self, source, target) -> dict:
+        if self.engine != "pillow" and not self.widths:
+            made = vips_engine.resize(
+                source, target, geometry=self.geometry, quality=self.quality, strip=self.strip,
+                fmt=format_for(source.suffix, self.output_format_name), background=self.background,
+                resample=self.resample, max_pixels=self.max_pixels)
+            if made is not None:
+                return made
+        return super().process(source, target)
 
     def output_tags(self) -> list[str]:
         return [f"-{width}" for width in self.widths] if self.widths else [""]
@@ -120,10 +141,11 @@ class Resize(ImageStep):
 
         resample = getattr(Image.Resampling, self.resample.upper())
         turn = picture.turn
+        box = picture.draft_box if not picture.frames else None
 
         def make(frame):
-            if frame.size != stored_size:
-                frame = frame.resize(stored_size, resample)
+            if frame.size != stored_size or box is not None:
+                frame = frame.resize(stored_size, resample, box=box)
             frame = upright(frame, turn)  # after resizing: cheaper on fewer pixels
             return _centre_crop(frame, crop) if crop else frame
 

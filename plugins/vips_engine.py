@@ -83,8 +83,9 @@ def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str)
     if header.get("vips-loader").startswith("jpegload"):
         while shrink < 8 and width // (shrink * 2) >= target_w and height // (shrink * 2) >= target_h:
             shrink *= 2
-    image = pyvips.Image.new_from_file(str(source), shrink=shrink, access="sequential") \
-        if shrink > 1 else pyvips.Image.new_from_file(str(source), access="sequential")
+    # fail_on: a truncated file is an error, as with Pillow, not a picture padded with grey.
+    options = {"access": "sequential", "fail_on": "truncated", **({"shrink": shrink} if shrink > 1 else {})}
+    image = pyvips.Image.new_from_file(str(source), **options)
     if (image.width, image.height) == (target_w, target_h):
         return image
     # Scale from the original geometry, as the shrunk pixels still sit on the original's grid:

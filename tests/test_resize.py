@@ -10,10 +10,23 @@ from PIL.JpegImagePlugin import JpegImageFile
 from images import marked, photo, save_oriented
 
 
-def resize(cli, tmp_path, *options, name="in.jpg"):
-    """Resize the one file in tmp_path/in and return the output image (or the CLI result)."""
-    result = cli("resize", tmp_path / "in", "--out", tmp_path / "out", "--jobs", 1, *options)
-    return result
+@pytest.fixture(params=["pillow", "vips"], autouse=True)
+def engine(request, monkeypatch):
+    """Every test here runs on both engines: the same pictures must come out."""
+    from batchproc_plugins import vips_engine
+
+    if request.param == "vips" and not vips_engine.available():
+        pytest.skip("pyvips is not installed")
+    monkeypatch.setenv("BATCHPROC_TEST_ENGINE", request.param)
+    return request.param
+
+
+def resize(cli, tmp_path, *options):
+    """Resize the files in tmp_path/in into tmp_path/out with the engine under test."""
+    import os
+
+    engine = os.environ["BATCHPROC_TEST_ENGINE"]
+    return cli("resize", tmp_path / "in", "--out", tmp_path / "out", "--jobs", 1, "--engine", engine, *options)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -190,7 +203,7 @@ def test_jpeg_shrink_decodes_at_reduced_scale_and_stays_close_to_full_decode(tmp
     real_draft = JpegImageFile.draft
     monkeypatch.setattr(JpegImageFile, "draft",
                         lambda self, mode, size: drafts.append(size) or real_draft(self, mode, size))
-    Resize(width=400, quality=95).process(source, tmp_path / "out.jpg")
+    Resize(width=400, quality=95, engine="pillow").process(source, tmp_path / "out.jpg")
     assert drafts == [(400, 300)]
     with Image.open(source) as full:
         reference = full.resize((400, 300), Image.Resampling.LANCZOS)
