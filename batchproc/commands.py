@@ -141,8 +141,9 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
 
     run = {**RUN_DEFAULTS, **run}
     step = step_class(**step_values)
-    args = run["paths"] or step.default_paths() or []
-    if not args and not run["files_from"]:
+    args = run["paths"] or []
+    listed = None if args else step.default_paths()
+    if not args and not listed and not run["files_from"]:
         raise UsageError("give at least one file or folder (- reads a list from stdin)")
     if run["json_lines"] and run["print0"]:
         raise UsageError("--json and --print0 cannot be used together")
@@ -150,7 +151,7 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
         raise UsageError("--out and --in-place cannot be used together")
     if run["in_place"] and step.output_suffix is None:
         raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
-    source = PathSource(list(args), null=run["null"], files_from=run["files_from"])
+    source = PathSource(list(args), null=run["null"], files_from=run["files_from"], listed=listed)
     layout = OutputLayout(step.output_suffix, out=run["out"], in_place=run["in_place"])
     rules = WalkRules(include=tuple(run["include"] or ()), exclude=tuple(run["exclude"] or ()),
                       max_depth=run["max_depth"], hidden=run["hidden"],

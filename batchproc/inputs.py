@@ -16,7 +16,10 @@ class PathSource:
     work starts while `find` is still printing."""
 
     def __init__(self, args: list[str], *, null: bool = False, files_from: str | None = None,
-                 stdin: BinaryIO | None = None) -> None:
+                 listed: list[str] | None = None, stdin: BinaryIO | None = None) -> None:
+        """`listed`: paths a step itself names (checksum --verify): like a streamed list, a
+        missing one is that file's failure, not a usage error."""
+        self.listed = list(listed or ())
         if args.count(STDIN) > 1:
             raise UsageError("- (read paths from stdin) can be given only once")
         self.args = [arg for arg in args if arg != STDIN]
@@ -36,10 +39,11 @@ class PathSource:
     @property
     def streamed(self) -> bool:
         """True when paths also come from a stream, so not all are known up front."""
-        return bool(self._streams)
+        return bool(self._streams or self.listed)
 
     def __iter__(self) -> Iterator[str]:
         yield from self.args
+        yield from self.listed
         for _, stream in self._streams:
             yield from read_paths(stream, self.separator)
 

@@ -71,6 +71,19 @@ def test_verify_prints_what_sha256sum_c_prints(batchproc_process, tmp_path):
     assert b"-dash.txt: checksum mismatch" in ours.stderr
 
 
+def test_verify_reports_a_missing_file_like_sha256sum(batchproc_process, tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "here.txt").write_bytes(b"here")
+    (folder / "gone.txt").write_bytes(b"gone soon")
+    (tmp_path / "m").write_bytes(coreutils("sha256sum", "here.txt", "gone.txt", cwd=folder).stdout)
+    (folder / "gone.txt").unlink()
+    ours = batchproc_process("checksum", "--verify", "../m", cwd=folder)
+    theirs = coreutils("sha256sum", "-c", "../m", cwd=folder)
+    assert ours.exit_code == theirs.returncode == 1
+    assert sorted_lines(ours.stdout) == sorted_lines(theirs.stdout)  # gone.txt: FAILED open or read
+
+
 def test_verify_reads_bsd_tagged_manifests_and_crlf(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.txt").write_bytes(b"hello")
