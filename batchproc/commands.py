@@ -169,9 +169,10 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
     report = TerminalReport(label or step.name, bar=show_bar, quiet=quiet, stdout=stdout)
     try:
         summary = run_batch(step, source, options, events=report)
+        report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
-        report.close()
         silence_stdout()
+        report.close()
         return ExitCode.BROKEN_PIPE
     report.finish(summary)
     return exit_code(summary)

@@ -45,6 +45,8 @@ class TerminalReport(Events):
             print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
+        if self.stdout is not None:
+            self.stdout.flush()
         if self._bar is not None:
             self._bar.refresh()  # draw the final count before the summary replaces the bar
             self._bar.close()

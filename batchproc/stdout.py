@@ -3,7 +3,9 @@ step's own lines such as checksum's manifest). Everything else goes to stderr.""
 
 from __future__ import annotations
 
+import io
 import sys
+import time
 
 from batchproc.results import OK, PLANNED, SKIPPED, FileResult
 
@@ -18,6 +20,9 @@ class StdoutWriter:
         self.print0 = print0
         self.dry_run = dry_run
         self.stream = stream or sys.stdout
+        self._last_write = 0.0
+        self._interactive = self.stream.isatty()
+        self._out = _binary(self.stream)
 
     def write(self, result: FileResult) -> None:
         if self.json_lines:
@@ -36,14 +41,34 @@ class StdoutWriter:
                 self._emit(line + "\n")
 
     def _emit(self, text: str) -> None:
-        # File names may hold bytes that are not UTF-8: write them back as the same bytes.
-        buffer = getattr(self.stream, "buffer", None)
-        if buffer is not None:
-            self.stream.flush()
-            buffer.write(text.encode("utf-8", "surrogateescape"))
-            buffer.flush()
-        else:
+        if self._out is None:  # a text-only stream (tests capture stdout this way)
             self.stream.write(text)
+            return
+        # File names may hold bytes that are not UTF-8: write them back as the same bytes.
+        self._out.write(text.encode("utf-8", "surrogateescape"))
+        # A burst of results (checksum over small files) fills the buffer before it is written:
+        # one system call per 64 KB, not per line. A record that comes after a pause, or any
+        # record on a terminal, is flushed at once so `| jq` sees it as it happens.
+        now = time.monotonic()
+        if self._interactive or now - self._last_write > 0.05:
+            self._out.flush()
+        self._last_write = now
+
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
+        else:
+            self.stream.flush()
+
+
+def _binary(stream):
+    """Our own buffered binary writer on stdout's file descriptor (PYTHONUNBUFFERED or not)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    stream.flush()
+    return io.BufferedWriter(io.FileIO(fd, "wb", closefd=False), buffer_size=1 << 16)
 
 
 def _plan_line(result: FileResult) -> str:
