@@ -44,6 +44,8 @@ class Chain(ImageStep):
             "--max-pixels", min=1, help="Refuse images with more pixels than this "
             "(decompression bombs).", rich_help_panel=IMAGE)] = DEFAULT_MAX_PIXELS,
     ) -> None:
+        if not isinstance(steps, str):  # a job file's list of step tables
+            steps = chain_text(steps)
         super().__init__(steps=steps, max_pixels=max_pixels)
         self.steps = parse_chain(steps)
         self.max_pixels = max_pixels

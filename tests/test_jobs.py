@@ -86,3 +86,19 @@ def test_the_exit_code_is_the_most_serious_and_a_failing_job_does_not_stop_the_n
     result = cli("run", job_file)
     assert result.exit_code == 1
     assert "large (resize): 1 ok" in result.stderr
+
+
+def test_a_job_of_several_steps_runs_them_as_one_chain(cli, tmp_path):
+    write_tree(tmp_path / "photos", {"a.jpg": (120, 90)})
+    (tmp_path / "web.toml").write_text(textwrap.dedent("""
+        [jobs.web]
+        inputs = ["photos"]
+        out = "web"
+        steps = [{ step = "resize", max = 40 }, { step = "strip" }, { step = "convert", format = "webp" }]
+    """))
+    result = cli("run", tmp_path / "web.toml")
+    assert result.exit_code == 0, result
+    from PIL import Image
+
+    with Image.open(tmp_path / "web/a.webp") as image:
+        assert image.format == "WEBP" and image.size == (40, 30) and "exif" not in image.info
