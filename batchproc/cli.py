@@ -101,7 +101,10 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
     try:
-        command = typer.main.get_command(build_app(plugin_dirs_from(args)))
+        plugin_dirs = plugin_dirs_from(args)
+        if plugin_dirs:  # for this process and its workers alike
+            os.environ["BATCHPROC_PLUGIN_DIRS"] = os.pathsep.join(plugin_dirs)
+        command = typer.main.get_command(build_app(plugin_dirs))
         code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)

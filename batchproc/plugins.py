@@ -26,8 +26,13 @@ class Registry:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_registry(plugin_dirs: tuple[str, ...] = ()) -> Registry:
-    """Load every plugin (entry points, then `.py` files in plugin_dirs) and collect its steps."""
+def load_registry(plugin_dirs: tuple[str, ...] | None = None) -> Registry:
+    """Load every plugin (entry points, then `.py` files in plugin_dirs) and collect its steps.
+
+    Without plugin_dirs, the folders in BATCHPROC_PLUGIN_DIRS: the CLI puts the --plugin-dir
+    folders there, so steps that look up other steps (chain) find the same ones."""
+    if plugin_dirs is None:
+        plugin_dirs = tuple(f for f in os.environ.get("BATCHPROC_PLUGIN_DIRS", "").split(os.pathsep) if f)
     manager = pluggy.PluginManager("batchproc")
     manager.add_hookspecs(hookspecs)
     registry = Registry()

@@ -33,7 +33,12 @@ def cli(capsys):
 
     def invoke(*args):
         capsys.readouterr()
-        code = run([str(a) for a in args])
+        environment = dict(os.environ)
+        try:
+            code = run([str(a) for a in args])
+        finally:  # --plugin-dir is exported for workers: keep it from leaking into other tests
+            os.environ.clear()
+            os.environ.update(environment)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

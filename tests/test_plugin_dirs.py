@@ -124,3 +124,38 @@ def test_the_example_in_the_plugin_guide_works(cli, tmp_path):
     assert result.exit_code == 1
     assert (tmp_path / "notes_shouted/a.txt").read_text() == "ALPHA!!"
     assert "empty.txt: empty file" in result.stderr
+
+
+NEGATE = """
+from PIL import ImageOps
+from batchproc import hookimpl
+from batchproc_plugins.pipeline import ImageStep
+
+
+class Negate(ImageStep):
+    \"\"\"Invert colours. Example: batchproc negate imgs\"\"\"
+    name = "negate"
+    output_suffix = "_negated"
+
+    def transform(self, picture):
+        return picture.map(lambda frame: ImageOps.invert(frame.convert("RGB")))
+
+
+@hookimpl
+def register_steps(register):
+    register(Negate)
+"""
+
+
+def test_a_chain_can_use_a_step_from_a_plugin_folder(cli, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local/negate.py").write_text(NEGATE)
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (80, 40), (250, 10, 10)).save(tmp_path / "imgs/a.png")
+    result = cli("--plugin-dir", tmp_path / "local", "chain", tmp_path / "imgs", "--steps",
+                 "resize --max 20 | negate", "--jobs", 1, "--start-method", "spawn")
+    assert result.exit_code == 0, result
+    with Image.open(tmp_path / "imgs_processed/a.png") as out:
+        assert out.size == (20, 10) and out.getpixel((5, 5)) == (5, 245, 245)
