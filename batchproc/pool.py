@@ -9,12 +9,10 @@ charged to that file and the rest of the worker's chunk is handed to another.
 
 from __future__ import annotations
 
-import faulthandler
 import itertools
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from collections import deque
 from multiprocessing.connection import wait
@@ -22,12 +20,12 @@ from typing import Iterator
 
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
+from batchproc.local_worker import IDLE, serve
 from batchproc.outputs import remove_temporaries
 from batchproc.results import SKIPPED, FileResult, Task, failed
 from batchproc.stopping import StopControl
-from batchproc.worker import WorkerSpec, build_step, run_task
+from batchproc.worker import WorkerSpec
 
-IDLE = -1
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2
 #: A worker that dies this many times before it is ready means the step cannot start at all.
@@ -269,55 +267,3 @@ def _kill(process) -> None:
         process.kill()
     except (OSError, AttributeError):
         pass
-
-
-# The worker's side.
-
-def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
-    """A worker's life: build the step, then run chunks until told to stop or orphaned."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    faulthandler.disable()  # a crashing step is reported as its file's failure, not a dump
-    _exit_with_parent()
-    try:
-        step = build_step(spec)
-    except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the run
-        connection.send(("init-failed", f"{type(error).__name__}: {error}"))
-        return
-    connection.send(("ready",))
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        chunk_id, tasks = message
-        batch: list[FileResult] = []
-        flushed = time.monotonic()
-        for task in tasks:
-            if stop_flag.value:
-                break
-            slots[2 * index + 1] = time.monotonic_ns()
-            slots[2 * index] = task.seq
-            result = run_task(step, task, spec.file_mode)
-            slots[2 * index] = IDLE
-            batch.append(result)
-            if result.extra.get("disk_full"):
-                break  # no later file can be written: hand the rest back unstarted
-            if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
-                connection.send(("results", batch))
-                batch, flushed = [], time.monotonic()
-        connection.send(("done", batch))
-
-
-def _exit_with_parent() -> None:
-    """Exit within moments if the parent dies, even mid-file (it cannot tell us: it is gone)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch():
-        wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="batchproc-parent-watch", daemon=True).start()

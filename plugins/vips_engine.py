@@ -7,6 +7,7 @@ CMYK. Anything else returns None and the caller falls back to Pillow, always ava
 
 from __future__ import annotations
 
+import errno
 import os
 
 from batchproc.errors import StepError
@@ -44,7 +45,8 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
            resample: str, max_pixels: int) -> dict | None:
     """Resize like the Pillow engine would, or return None if this job is not one for libvips."""
     pyvips = _load()
-    if pyvips is None or fmt not in SAVERS or resample not in _FILTERS:
+    if pyvips is None or fmt not in SAVERS or resample not in _FILTERS \
+            or not (_utf8(source) and _utf8(target)):  # libvips takes UTF-8 names only
         return None
     try:
         header = pyvips.Image.new_from_file(str(source))
@@ -62,7 +64,7 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     (new_w, new_h), crop = geometry.plan(*((height, width) if sideways else (width, height)))
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
     try:
-        image = _scaled(pyvips, source, header, stored_w, stored_h, resample)
+        image = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
         if turn != 1:
             image = image.autorot()
         if crop:
@@ -71,11 +73,11 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
             image = image.flatten(background=_rgb(background))
         image.write_to_file(str(target), **_save_options(fmt, quality, strip))
     except pyvips.Error as error:
-        raise StepError(f"truncated or corrupt image ({str(error).strip().splitlines()[0]})") from None
+        raise _translate(error, target) from None
     return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
 
 
-def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str):
+def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str, *, sequential: bool):
     """Decode (JPEG: at 1/2, 1/4 or 1/8 scale in the DCT domain, like Pillow's draft) and resample
     to exactly target_w x target_h."""
     width, height = header.width, header.height
@@ -84,7 +86,10 @@ def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str)
         while shrink < 8 and width // (shrink * 2) >= target_w and height // (shrink * 2) >= target_h:
             shrink *= 2
     # fail_on: a truncated file is an error, as with Pillow, not a picture padded with grey.
-    options = {"access": "sequential", "fail_on": "truncated", **({"shrink": shrink} if shrink > 1 else {})}
+    # Sequential reading streams the file (less memory) but cannot serve a rotation or a
+    # vertical flip, which read the rows out of order.
+    options = {"access": "sequential" if sequential else "random", "fail_on": "truncated",
+               **({"shrink": shrink} if shrink > 1 else {})}
     image = pyvips.Image.new_from_file(str(source), **options)
     if (image.width, image.height) == (target_w, target_h):
         return image
@@ -96,6 +101,24 @@ def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str)
         image = image.gravity("centre", max(image.width, target_w), max(image.height, target_h),
                               extend="copy")
     return image.crop(0, 0, target_w, target_h)
+
+
+def _translate(error, target) -> Exception:
+    """libvips reports write failures as text: a full disk must still read as one (OSError with
+    its errno, so the run stops early); anything else is a problem with the picture."""
+    message = str(error)
+    for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
+        if os.strerror(number) in message:
+            return OSError(number, os.strerror(number), str(target))
+    return StepError(f"truncated or corrupt image ({message.strip().splitlines()[0]})")
+
+
+def _utf8(path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field(image, name: str, default):
