@@ -10,6 +10,7 @@ from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
 from batchproc.errors import ExitCode, UsageError
+from batchproc.budget import FailureBudget
 from batchproc.feed import Feed
 from batchproc.inputs import PathSource
 from batchproc.outputs import OutputLayout
@@ -18,7 +19,7 @@ from batchproc.results import FAILED, PLANNED, FileResult, Summary, Task
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.stopping import StopControl, handle_signals
-from batchproc.walk import WalkRules, walk
+from batchproc.walk import Found, WalkRules, walk
 from batchproc.worker import WorkerSpec
 
 
@@ -63,16 +64,8 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     events = events or Events()
     control = control or StopControl()
     if not isinstance(paths, PathSource):
-        paths = list(paths)
-    known = paths.args if isinstance(paths, PathSource) else paths
-    options.layout.check_roots(known)
-    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed,
-                      dry_run=options.dry_run)
-    planner.claim_targets = (getattr(paths, "streamed", False) or len(known) > 1
-                             or any(not os.path.isdir(path) for path in known))
-    for path in known:  # lock the known output roots before any work starts
-        if os.path.isdir(path) and options.layout.writes:
-            planner.open_root(options.layout.root_for(_root_found(path)))
+        paths = PathSource(list(paths))
+    planner = _planner(step, paths, options)
     feed = Feed()
     walker = _Walker(paths, options, planner, feed, step.max_chunk)
     executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
@@ -122,6 +115,21 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     return summary
 
 
+def _planner(step: Step, paths: PathSource, options: RunOptions) -> Planner:
+    """A planner with the output roots of the folders named up front already locked."""
+    options.layout.check_roots(paths.args)
+    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed,
+                      dry_run=options.dry_run)
+    # Outputs of different arguments can meet only if there are several, or loose files.
+    planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
+        not os.path.isdir(path) for path in paths.args)
+    if options.layout.writes:
+        for path in paths.args:
+            if os.path.isdir(path):
+                planner.open_root(options.layout.root_for(Found(path, path, "")))
+    return planner
+
+
 def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, control) -> bool:
     if result.status != FAILED or not result.extra.get("retryable") or control.draining:
         return False
@@ -136,28 +144,6 @@ def _stop_if_hopeless(result, summary, found, budget, control) -> None:
     elif budget.spent(summary.failed, found):
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
-
-class FailureBudget:
-    """--max-failures: a count ("10") or a share of the files found so far ("5%")."""
-
-    def __init__(self, spec: str | None) -> None:
-        self.count = self.share = None
-        if spec is None:
-            return
-        try:
-            if spec.strip().endswith("%"):
-                self.share = float(spec.strip()[:-1]) / 100
-            else:
-                self.count = int(spec)
-        except ValueError:
-            raise UsageError(f"bad --max-failures {spec!r}: expected a count (10) or a share (5%)") from None
-        if (self.count is not None and self.count < 1) or (self.share is not None and not 0 < self.share <= 1):
-            raise UsageError(f"bad --max-failures {spec!r}: must be at least 1, or between 0% and 100%")
-
-    def spent(self, failed: int, found: int) -> bool:
-        if self.count is not None:
-            return failed >= self.count
-        return self.share is not None and failed >= self.share * max(found, 1)
 
 def make_executor(options: RunOptions, spec: WorkerSpec):
     """The executor named by `options.executor`: local processes, or a Dask cluster."""
@@ -236,12 +222,6 @@ def chunk_size(found: int, jobs: int, max_chunk: int) -> int:
     """Files per chunk, grown with the walk: one at first (a quick first result), then up to
     `max_chunk`, keeping about four chunks per worker of what has been found so far."""
     return max(1, min(max_chunk, found // (jobs * 4)))
-
-
-def _root_found(path: str):
-    from batchproc.walk import Found
-
-    return Found(path, path, "")
 
 
 def _new_file_mode() -> int:
