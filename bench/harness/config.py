@@ -1,0 +1,57 @@
+"""What a benchmark run is asked to do: constants of the tasks and the parsed command line."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+DEFAULT_IMAGE = REPO.parent / "shared" / "bench" / "sharp-bench-2725x2225.jpg"
+DEFAULT_PEERS = Path(os.environ.get("BATCHPROC_PEERS_DIR", REPO.parent / "peers"))
+DEFAULT_BENCH_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/batchproc-bench"))
+SIZE = (720, 588)
+QUALITY = 80
+JOBS = 2
+JOB_TIMEOUT = 900
+ALL_TASKS = ("image", "small", "startup", "memory", "incremental")
+DEFAULT_TASKS = ("image", "small", "startup")
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+# Photo-like inputs of the incremental task: the picture size, and how many distinct pictures
+# the copies cycle through (distinct enough that no two neighbours compress alike).
+PHOTO_SIZE = (800, 600)
+PHOTO_DISTINCT = 40
+# Re-runs of the incremental task after its single first run.
+INCREMENTAL_RERUNS = 3
+# Runs of each mode of the memory task (each walks all the empty files).
+MEMORY_RUNS = 3
+
+
+@dataclass(frozen=True)
+class Batchproc:
+    """How to start batchproc on this machine."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the command line decides."""
+
+    rounds: int
+    slow_rounds: int
+    skip_slow: bool
+    tasks: tuple[str, ...]
+    image: Path
+    bench_dir: Path
+    peers: Path
+    copies: int
+    small_files: int
+    memory_files: int
+    incremental_files: int
+    batchproc: Batchproc | None
+    batchproc_note: str
+    json_path: Path | None
+    markdown_path: Path | None
+    command: str
