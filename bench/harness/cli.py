@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import ALL_TASKS, DEFAULT_BENCH_DIR, DEFAULT_IMAGE, DEFAULT_PEERS, DEFAULT_TASKS, Config
 from .machine import load_average, machine_info
+from .noise import describe, snapshot
 from .report import by_task, format_machine, format_table, save_json, save_markdown, table_rows
 from .targets import evaluate_targets, format_scaling, format_targets, scaling_pairs
 from .tasks import TASKS
@@ -88,12 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     if not cfg.batchproc:
         print(f"note: {cfg.batchproc_note}; its contenders are skipped\n")
     cfg.bench_dir.mkdir(parents=True, exist_ok=True)
-    task_results = {}
+    task_results, noise = {}, {}
     for task in cfg.tasks:
         print(f"== {task}", flush=True)
+        before = snapshot()
         task_results[task] = TASKS[task](cfg)
+        noise[task] = describe(before, snapshot())
+        print(f"  while it ran: {noise[task]}", flush=True)
     # Neighbours that started or stopped mid-run show as a change in load.
     machine["load average at end"] = f"{load_average()} (1, 5, 15 min)"
+    machine.update({f"during {task}": text for task, text in noise.items()})
     grouped = by_task(task_results)
     table = format_table(table_rows(grouped))
     pairs = scaling_pairs(grouped)
