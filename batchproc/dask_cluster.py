@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import time
 from typing import Iterator
 
 import dask
@@ -61,6 +63,18 @@ def local_cluster(workers: int, **options) -> Iterator[LocalCluster]:
             yield cluster
         finally:
             cluster.close(timeout=5)
+
+
+def wait_gone(pids: set[int], timeout: float) -> None:
+    """Until these processes of this machine (a LocalCluster's workers) have exited, or `timeout`."""
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        for pid in list(pids):
+            try:
+                os.kill(pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (its PID perhaps reused)
+                pids.discard(pid)
+        time.sleep(0.02)
 
 
 def _check_address(address: str) -> None:

@@ -6,13 +6,12 @@ that keeps being on workers that die ends as KilledWorker. Dask blames every chu
 worker held, even one only queued there, so the files of such a chunk are retried one at a
 time, each alone on the cluster: only a file that kills workers on its own is failed.
 
-Inputs and outputs are reached through paths every worker can see (a shared filesystem): tasks
-travel with absolute paths, and results come back with the paths the user gave, so records
-read as in a local run.
+Inputs and outputs are reached through paths every worker can see: see dask_paths.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import select
@@ -24,7 +23,8 @@ from typing import Iterator, NamedTuple
 
 from distributed import Client, Future, KilledWorker, LocalCluster, as_completed
 
-from batchproc.dask_cluster import connect
+from batchproc.dask_cluster import connect, wait_gone
+from batchproc.dask_paths import Leftovers, absolute, as_given
 from batchproc.dask_worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
@@ -65,6 +65,7 @@ class DaskExecutor:
         self._keys = itertools.count()
         self._in_flight: dict[Future, _Chunk] = {}
         self._started: dict[str, _Started] = {}  # chunk key -> its latest file begun
+        self._leftovers = Leftovers()
         self._suspects: deque[Task] = deque()  # files of chunks Dask gave up on: to retry alone
         self._isolated: Future | None = None  # the suspect running alone, if one is
         self._threads, self._threads_checked, self._workerless_since = 1, 0.0, None
@@ -74,7 +75,12 @@ class DaskExecutor:
         with connect(self.scheduler, self.jobs) as (client, cluster):
             self._client, self._cluster = client, cluster
             client.subscribe_topic(STARTED_TOPIC, self._note_start)
-            yield from self._serve(feed, control)
+            self._note_workers()
+            try:
+                yield from self._serve(feed, control)
+            finally:
+                with contextlib.suppress(Exception):  # best effort: the scheduler may be gone
+                    self._leftovers.remove(set(self._worker_pids().values()))
 
     def _serve(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         try:
@@ -105,9 +111,10 @@ class DaskExecutor:
 
     def _note_start(self, event) -> None:
         # Called on the client's event-loop thread; a plain dict store is safe under the GIL.
-        _, (key, seq, address) = event
+        _, (key, seq, address, pid) = event
         if key.startswith(self._key_prefix()):
             self._started[key] = _Started(time.monotonic(), seq, address)
+            self._leftovers.note_worker(address, pid)
 
     def _key_prefix(self) -> str:
         return f"batchproc-{self.spec.step_name}-{self._run_id}-"
@@ -120,7 +127,10 @@ class DaskExecutor:
         now = time.monotonic()
         if now - self._threads_checked >= 1.0:
             self._threads_checked = now
-            self._threads = sum(self._client.nthreads().values())
+            threads = self._client.nthreads()
+            if threads.keys() - self._leftovers.pids.keys():
+                self._note_workers()
+            self._threads = sum(threads.values())
             if self._threads:
                 self._workerless_since = None
             elif self._workerless_since is None:
@@ -129,6 +139,13 @@ class DaskExecutor:
                 raise BatchprocError(f"no Dask worker joined the scheduler {self._where()} "
                                      f"for {NO_WORKERS_PATIENCE:g} s")
         return max(1, self._threads)
+
+    def _note_workers(self) -> None:
+        for address, pid in self._worker_pids().items():
+            self._leftovers.note_worker(address, pid)
+
+    def _worker_pids(self) -> dict[str, int]:
+        return self._client.run(os.getpid, on_error="ignore")
 
     def _dispatch(self, feed: Feed, completed: as_completed) -> None:
         if self._suspects or self._isolated is not None:
@@ -142,9 +159,9 @@ class DaskExecutor:
             self._submit(chunk, completed)
 
     def _submit(self, tasks: list[Task], completed: as_completed) -> Future:
-        sent = [task._replace(source=os.path.abspath(task.source),
-                              targets=tuple(os.path.abspath(target) for target in task.targets))
-                for task in tasks]
+        sent = [absolute(task) for task in tasks]
+        for task in sent:
+            self._leftovers.note_task(task)
         future = self._client.submit(run_chunk, self.spec, sent, bool(self.timeout),
                                      key=f"{self._key_prefix()}{next(self._keys)}")
         self._in_flight[future] = _Chunk(tasks, sent)
@@ -172,7 +189,7 @@ class DaskExecutor:
         if future.status == "finished":
             by_seq = {task.seq: (task, sent) for task, sent in zip(chunk.tasks, chunk.sent)}
             for result in outcome:
-                yield _as_given(result, *by_seq[result.seq])
+                yield as_given(result, *by_seq[result.seq])
             return
         error = future.exception() if future.status == "error" else None
         if isinstance(error, KilledWorker) and not alone:
@@ -259,11 +276,13 @@ class DaskExecutor:
         finish their chunks (a scheduler's workers we do not own finish theirs, unheard)."""
         for future in list(self._in_flight):
             self._forget(future)
-        if self._cluster is not None:
-            try:
-                self._client.run(exit_worker, wait=False)
-            except Exception:  # noqa: BLE001 - closing the cluster stops them anyway, if slower
-                pass
+        if self._cluster is None:
+            return
+        try:
+            self._client.run(exit_worker, wait=False)
+        except Exception:  # noqa: BLE001 - closing the cluster stops them anyway, if slower
+            return
+        wait_gone(set(self._leftovers.pids.values()), timeout=2)
 
     def _forget(self, future) -> None:
         if future is self._isolated:
@@ -274,17 +293,6 @@ class DaskExecutor:
 
     def _where(self) -> str:
         return f"at {self.scheduler}" if self.scheduler else "of the local cluster"
-
-
-def _as_given(result: FileResult, task: Task, sent: Task) -> FileResult:
-    """A worker's result with the input and output paths as the user gave them."""
-    result.input, result.output = task.source, task.output
-    if result.error and sent != task:
-        pairs = [(sent.source, task.source), *zip(sent.targets, task.targets)]
-        pairs += [(os.path.dirname(a), os.path.dirname(g)) for a, g in pairs if os.path.dirname(g)]
-        for absolute, given in pairs:  # whole paths first, then their folders
-            result.error = result.error.replace(absolute, given)
-    return result
 
 
 def _interrupted(task: Task, control: StopControl) -> FileResult:

@@ -33,7 +33,7 @@ def run_chunk(spec: WorkerSpec, chunk: list[Task], report_each: bool = False) ->
     results = []
     for task in chunk:
         if report_each or not results:
-            worker.log_event(STARTED_TOPIC, (key, task.seq, worker.address))
+            worker.log_event(STARTED_TOPIC, (key, task.seq, worker.address, os.getpid()))
         results.append(run_task(step, task, spec.file_mode))
     return results
 

@@ -39,10 +39,12 @@ class Drill(Step):
         marker = str(source) + ".attempted"
         if command == "kill-once" and not os.path.exists(marker):
             open(marker, "w").close()
+            target.write_text("half")  # a temporary output left behind
             os.kill(os.getpid(), signal.SIGKILL)
         elif command == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif command == "hang":
+            target.write_text("half")
             time.sleep(3600)
         elif command.startswith("sleep"):
             time.sleep(float(command.split()[1]))
@@ -146,6 +148,11 @@ def outputs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
+def leftovers(folder: Path) -> list[str]:
+    """Temporary outputs left behind (the state folder, .batchproc, is not one)."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(".batchproc-")]
+
+
 def test_without_dask_the_dask_executor_is_one_clear_error(cli, tmp_path, monkeypatch):
     write_tree(tmp_path / "imgs", {"a.jpg": (40, 30)})
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
@@ -199,6 +206,7 @@ def test_chunks_run_on_the_workers_and_a_killed_worker_costs_no_file(cli, schedu
     result = cli("drill", notes, "--executor", "dask", "--scheduler", scheduler, "--log", tmp_path / "log")
     assert result.exit_code == 0, result.stderr
     assert (notes / "n07.txt.attempted").exists()  # a worker did die
+    assert leftovers(tmp_path / "notes_drilled") == []
     assert (tmp_path / "notes_drilled/n07.txt").read_text() == "KILL-ONCE"
     assert (tmp_path / "notes_drilled/n03.txt").read_text() == "NOTE 3"
     records = read_log(tmp_path / "log")
@@ -224,6 +232,7 @@ def test_timeout_fails_the_stuck_file_and_replaces_its_worker(cli, scheduler, tm
     assert result.exit_code == 1
     assert f"failed: {notes / 'n4.txt'}: timed out after 1 s" in result.stderr
     assert outputs(tmp_path / "notes_drilled") == ["n0.txt", "n1.txt", "n2.txt", "n3.txt", "n5.txt"]
+    assert leftovers(tmp_path / "notes_drilled") == []
     assert len(worker_pids(scheduler)) == 2  # the stuck worker was killed and replaced
 
 
