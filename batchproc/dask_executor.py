@@ -28,7 +28,7 @@ from batchproc.dask_paths import Leftovers, absolute, as_given
 from batchproc.dask_worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
-from batchproc.results import SKIPPED, FileResult, Task, failed
+from batchproc.results import FileResult, Task, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc.worker import WorkerSpec, one_line
 
@@ -230,7 +230,7 @@ class DaskExecutor:
                 if task.seq == started.seq:
                     yield failed(task.source, f"timed out after {self.timeout:g} s", task.output, task.seq)
                 elif control.draining:
-                    yield _interrupted(task, control)
+                    yield not_started(task, control.reason)
                 else:
                     rest.append(task)
             if rest:
@@ -254,21 +254,21 @@ class DaskExecutor:
     def _drain(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Dispatch nothing more; chunks not started yet come back as interrupted."""
         for task in [*feed.cancel(), *self._suspects]:
-            yield _interrupted(task, control)
+            yield not_started(task, control.reason)
         self._suspects.clear()
         for future, chunk in list(self._in_flight.items()):
             if future.key not in self._started:
                 self._forget(future)
                 for task in chunk.tasks:
-                    yield _interrupted(task, control)
+                    yield not_started(task, control.reason)
 
     def _abort(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         for task in [*feed.cancel(), *self._suspects]:
-            yield _interrupted(task, control)
+            yield not_started(task, control.reason)
         self._suspects.clear()
         for chunk in list(self._in_flight.values()):
             for task in chunk.tasks:
-                yield _interrupted(task, control)
+                yield not_started(task, control.reason)
         self._stop_now()
 
     def _stop_now(self) -> None:
@@ -293,9 +293,3 @@ class DaskExecutor:
 
     def _where(self) -> str:
         return f"at {self.scheduler}" if self.scheduler else "of the local cluster"
-
-
-def _interrupted(task: Task, control: StopControl) -> FileResult:
-    # The same record as the local pool's for a file it never started.
-    return FileResult(SKIPPED, task.source, output=task.output,
-                      error=f"not started ({control.reason or 'interrupted'})", seq=task.seq)

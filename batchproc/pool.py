@@ -22,7 +22,7 @@ from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
 from batchproc.local_worker import IDLE, serve
 from batchproc.outputs import remove_temporaries
-from batchproc.results import SKIPPED, FileResult, Task, failed
+from batchproc.results import FileResult, Task, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc.worker import WorkerSpec
 
@@ -73,10 +73,10 @@ class LocalExecutor:
                 if control.draining:
                     self._stop_flag.value = 1
                     for task in feed.cancel():
-                        yield _interrupted(task, control)
+                        yield not_started(task, control.reason)
                     for chunk in retry:
                         for task in chunk:
-                            yield _interrupted(task, control)
+                            yield not_started(task, control.reason)
                     retry.clear()
                 else:
                     self._dispatch(feed, retry)
@@ -151,7 +151,7 @@ class LocalExecutor:
                         # Tasks a draining worker never started: give them back as interrupted.
                         for task in chunk:
                             if worker.pending.pop(task.seq, None) is not None:
-                                yield _interrupted(task, control)
+                                yield not_started(task, control.reason)
         except (EOFError, OSError):
             pass  # the worker died; its sentinel says so and _bury handles the rest
 
@@ -204,7 +204,7 @@ class LocalExecutor:
 
     def _abort(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         for task in feed.cancel():
-            yield _interrupted(task, control)
+            yield not_started(task, control.reason)
         for worker in self._workers:
             if worker is None:
                 continue
@@ -212,7 +212,7 @@ class LocalExecutor:
             worker.process.join(2)
             for task in worker.pending.values():
                 _clean_up_after(task, worker.process.pid)
-                yield _interrupted(task, control)
+                yield not_started(task, control.reason)
             worker.pending.clear()
             worker.chunks.clear()
 
@@ -241,11 +241,6 @@ class LocalExecutor:
                 worker.process.join(1)
             worker.connection.close()
             self._workers[index] = None
-
-
-def _interrupted(task: Task, control: StopControl) -> FileResult:
-    return FileResult(SKIPPED, task.source, output=task.output,
-                      error=f"not started ({control.reason or 'interrupted'})", seq=task.seq)
 
 
 def _clean_up_after(task: Task, pid: int) -> None:

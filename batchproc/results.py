@@ -69,6 +69,12 @@ def skipped(path: str, reason: str, output: str | list[str] | None = None) -> Fi
     return FileResult(SKIPPED, path, output=output, error=reason)
 
 
+def not_started(task: Task, why: str | None) -> FileResult:
+    """The record of a file an executor never began, because the run was stopped."""
+    return FileResult(SKIPPED, task.source, output=task.output,
+                      error=f"not started ({why or 'interrupted'})", seq=task.seq)
+
+
 def failed(path: str, error: str, output: str | list[str] | None = None, seq: int = -1) -> FileResult:
     return FileResult(FAILED, path, output=output, error=error, seq=seq)
 
