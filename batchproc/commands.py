@@ -66,12 +66,14 @@ def _run_options(
     start_method: Annotated[Optional[str], typer.Option(
         "--start-method", help="How workers start: fork, spawn or forkserver. Default: "
         "Python's default.", rich_help_panel=RUN, hidden=True)] = None,
-    executor: Annotated[str, typer.Option(
+    executor: Annotated[Optional[str], typer.Option(
         "--executor", envvar="BATCHPROC_EXECUTOR", help="Where the work runs: local processes, "
-        "or a Dask cluster (pip install 'batchproc[dask]').", rich_help_panel=RUN)] = "local",
+        "or a Dask cluster (pip install 'batchproc[dask]'). Default: dask when a scheduler is "
+        "named, else local.", show_default=False, rich_help_panel=RUN)] = None,
     scheduler: Annotated[Optional[str], typer.Option(
-        "--scheduler", envvar="BATCHPROC_SCHEDULER", help="With --executor dask: the scheduler "
-        "address, tcp://HOST:PORT.", rich_help_panel=RUN)] = None,
+        "--scheduler", envvar="BATCHPROC_SCHEDULER", help="The Dask scheduler's address, "
+        "tcp://HOST:PORT (implies --executor dask). Without it, dask starts a cluster on this "
+        "machine.", rich_help_panel=RUN)] = None,
     retries: Annotated[int, typer.Option(
         "--retries", min=0, help="Try a file this many more times after a failure that may be "
         "transient (I/O error, crash, timeout).", rich_help_panel=RUN)] = 0,
@@ -151,6 +153,7 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
         raise UsageError("--out and --in-place cannot be used together")
     if run["in_place"] and step.output_suffix is None:
         raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
+    executor, scheduler = _where_it_runs(run)
     source = PathSource(list(args), null=run["null"], files_from=run["files_from"], listed=listed)
     layout = OutputLayout(step.output_suffix, out=run["out"], in_place=run["in_place"])
     rules = WalkRules(include=tuple(run["include"] or ()), exclude=tuple(run["exclude"] or ()),
@@ -161,7 +164,7 @@ def run_step(step_class, step_values: dict, run: dict, plugin_dirs: tuple[str, .
         layout=layout, rules=rules, jobs=run["jobs"] or available_cpus(),
         start_method=run["start_method"], log_path=run["log"], force=run["force"],
         retry_failed=run["retry_failed"], dry_run=run["dry_run"], timeout=run["timeout"],
-        executor=run["executor"], scheduler=run["scheduler"], retries=run["retries"],
+        executor=executor, scheduler=scheduler, retries=run["retries"],
         max_failures=run["max_failures"], plugin_dirs=tuple(plugin_dirs))
     quiet = run["quiet"]
     show_bar = (sys.stderr.isatty() and not quiet) if run["progress"] is None else run["progress"]
@@ -183,6 +186,16 @@ def silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+def _where_it_runs(run: dict) -> tuple[str, str | None]:
+    """The executor and scheduler: the option, else the environment (job files read it here);
+    a named scheduler means Dask."""
+    scheduler = run["scheduler"] or os.environ.get("BATCHPROC_SCHEDULER") or None
+    executor = run["executor"] or os.environ.get("BATCHPROC_EXECUTOR") or ("dask" if scheduler else "local")
+    if scheduler and executor != "dask":
+        raise UsageError(f"--scheduler {scheduler} needs --executor dask (the executor is {executor})")
+    return executor, scheduler
 
 
 def _output_folders(layout: OutputLayout, paths: list[str]) -> list[str]:

@@ -65,11 +65,11 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     control = control or StopControl()
     if not isinstance(paths, PathSource):
         paths = PathSource(list(paths))
+    executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
+                                                 _new_file_mode()))
     planner = _planner(step, paths, options)
     feed = Feed()
     walker = _Walker(paths, options, planner, feed, step.max_chunk)
-    executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
-                                                 _new_file_mode()))
     log = RunLog(options.log_path) if options.log_path and not options.dry_run else None
     summary = Summary()
     budget = FailureBudget(options.max_failures)

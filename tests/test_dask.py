@@ -162,6 +162,15 @@ def test_without_dask_the_dask_executor_is_one_clear_error(cli, tmp_path, monkey
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: --executor dask needs Dask: pip install 'batchproc[dask]'")
     assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "imgs_resized").exists()  # refused before any output folder is made
+
+
+def test_a_scheduler_with_the_local_executor_is_a_usage_error(cli, tmp_path):
+    write_tree(tmp_path / "imgs", {"a.jpg": (40, 30)})
+    result = cli("resize", tmp_path / "imgs", "--executor", "local", "--scheduler", "tcp://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --scheduler tcp://127.0.0.1:8786 needs --executor dask (the executor is local)\n"
+    assert not (tmp_path / "imgs_resized").exists()
 
 
 def test_resize_on_the_cluster_writes_what_a_local_run_writes(cli, scheduler, tmp_path, monkeypatch):
@@ -188,16 +197,26 @@ def test_resize_on_the_cluster_writes_what_a_local_run_writes(cli, scheduler, tm
 
 
 def test_checksum_on_the_cluster_prints_the_local_manifest(cli, scheduler, tmp_path, monkeypatch):
-    from batchproc.plugins import load_registry
-
-    if "checksum" not in load_registry().steps:
-        pytest.skip("batchproc checksum does not exist yet (another issue adds it)")
     monkeypatch.chdir(tmp_path)
     write_notes(tmp_path / "files", {f"f{i}.bin": f"content {i}" * i for i in range(30)})
     local = cli("checksum", "files")
     dask = cli("checksum", "files", "--executor", "dask", "--scheduler", scheduler)
     assert dask.exit_code == local.exit_code == 0
     assert sorted(dask.stdout.splitlines()) == sorted(local.stdout.splitlines())
+
+
+def test_a_scheduler_from_the_environment_or_a_job_file_means_dask(cli, scheduler, tmp_path, monkeypatch):
+    notes = write_notes(tmp_path / "notes", {f"n{i}.txt": f"note {i}" for i in range(6)})
+    monkeypatch.setenv("BATCHPROC_SCHEDULER", scheduler)
+    from_env = cli("drill", notes, "--json")
+    monkeypatch.delenv("BATCHPROC_SCHEDULER")
+    (tmp_path / "nightly.toml").write_text(
+        f'[jobs.shout]\nstep = "drill"\ninputs = ["notes"]\nout = "shouted"\nscheduler = "{scheduler}"\n')
+    from_job = cli("run", tmp_path / "nightly.toml", "--quiet")
+    assert from_env.exit_code == from_job.exit_code == 0, from_env.stderr + from_job.stderr
+    assert (tmp_path / "shouted/n5.txt").read_text() == "NOTE 5"
+    ran_on = {json.loads(line)["pid"] for line in from_env.stdout.splitlines()}
+    assert os.getpid() not in ran_on and ran_on <= worker_pids(scheduler)
 
 
 def test_chunks_run_on_the_workers_and_a_killed_worker_costs_no_file(cli, scheduler, tmp_path):
