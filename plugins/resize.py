@@ -117,7 +117,7 @@ class Resize(ImageStep):
                 resample=self.resample, max_pixels=self.max_pixels)
             if made is not None:
                 return made
-        return super().process(source, target)
+        return {**super().process(source, target), "engine": "pillow"}
 
     def output_tags(self) -> list[str]:
         return [f"-{width}" for width in self.widths] if self.widths else [""]

@@ -210,3 +210,14 @@ def test_jpeg_shrink_decodes_at_reduced_scale_and_stays_close_to_full_decode(tmp
     with Image.open(tmp_path / "out.jpg") as out:
         error = ImageStat.Stat(ImageChops.difference(out.convert("L"), reference.convert("L"))).mean[0]
     assert error < 3  # mean absolute error under 3 levels of 255
+
+
+def test_the_record_names_the_engine_that_ran(cli, tmp_path, engine):
+    import json
+
+    (tmp_path / "in").mkdir()
+    photo(200, 100).save(tmp_path / "in/a.jpg", quality=90)
+    result = resize(cli, tmp_path, "--width", 50, "--json")
+    assert result.exit_code == 0, result
+    record = json.loads(result.stdout)
+    assert (record["engine"], record["width"], record["height"]) == (engine, 50, 25)
