@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -155,6 +156,7 @@ def main() -> None:
     except ImportError:
         raise SystemExit("needs Dask: pip install 'batchproc[dask]'") from None
 
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # start as an installed copy would (bench/README)
     images = image_inputs(args.bench_dir, args.image, args.copies)
     tiny = tiny_inputs(args.bench_dir, args.tiny_files)
     runs = args.bench_dir / "runs" / "dask"
