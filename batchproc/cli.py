@@ -110,6 +110,9 @@ def run(argv: list[str] | None = None) -> int:
         return int(code or 0)
     except click.exceptions.Abort:
         return _fail("interrupted", ExitCode.INTERRUPTED)
+    except _NO_ARGS_IS_HELP as error:  # bare `batchproc`: the help, on stderr, as usage
+        print(error.format_message(), file=sys.stderr)
+        return ExitCode.USAGE
     except click.exceptions.ClickException as error:  # usage errors from the command-line parser
         return _fail(error.format_message(), ExitCode.USAGE)
     except BatchprocError as error:
@@ -128,6 +131,10 @@ def run(argv: list[str] | None = None) -> int:
             raise
         return _fail(f"unexpected {type(error).__name__}: {error} (set BATCHPROC_TRACEBACK=1 for "
                      "the traceback)", ExitCode.ABORTED)
+
+
+#: Raised by click (8.2 and later) for a bare `batchproc`; older clicks print the help themselves.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def plugin_dirs_from(args: list[str]) -> tuple[str, ...]:

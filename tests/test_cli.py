@@ -34,6 +34,14 @@ def test_bad_usage_is_one_error_line_and_exit_2(cli, tmp_path, monkeypatch, args
     assert result.stdout == ""
 
 
+def test_bare_batchproc_shows_the_help_on_stderr_as_a_usage_error(cli):
+    result = cli()
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("Usage: batchproc [OPTIONS] COMMAND [ARGS]...")
+    assert "resize" in result.stderr and "Error" not in result.stderr
+    assert result.stdout == ""
+
+
 def test_all_ok_is_0_and_some_failed_is_1(cli, tmp_path):
     write_tree(tmp_path / "good", {"a.jpg": (64, 48)})
     assert cli("resize", tmp_path / "good", "--jobs", 1).exit_code == ExitCode.OK
