@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from installed import write_plugin_package
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Like llm's LLM_LOAD_PLUGINS: third-party plugins installed on the machine never leak into tests.
@@ -70,11 +72,7 @@ def install_plugin(tmp_path, monkeypatch):
     installed = []
 
     def install(module_name: str, source: str) -> Path:
-        dist = site / f"{module_name}-1.0.dist-info"
-        dist.mkdir(parents=True)
-        (dist / "METADATA").write_text(f"Name: {module_name.replace('_', '-')}\nVersion: 1.0\n")
-        (dist / "entry_points.txt").write_text(f"[batchproc]\n{module_name} = {module_name}\n")
-        (site / f"{module_name}.py").write_text(source)
+        module = write_plugin_package(site, module_name, source)
         if not installed:
             monkeypatch.syspath_prepend(str(site))
             monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
@@ -82,7 +80,7 @@ def install_plugin(tmp_path, monkeypatch):
         sys.modules.pop(module_name, None)
         importlib.invalidate_caches()
         installed.append(module_name)
-        return site / f"{module_name}.py"
+        return module
 
     yield install
     for module_name in installed:

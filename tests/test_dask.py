@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from images import write_tree
+from installed import write_plugin_package
 
 DRILL_PLUGIN = '''
 """Upper-case text files, misbehaving as their content says; the worker's pid goes in the record."""
@@ -81,15 +82,6 @@ def register_steps(register):
 '''
 
 
-def install(site: Path, module_name: str, source: str) -> None:
-    """A plugin as a package installs it: the module plus a dist-info declaring the entry point."""
-    dist = site / f"{module_name}-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Name: {module_name.replace('_', '-')}\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(f"[batchproc]\n{module_name} = {module_name}\n")
-    (site / f"{module_name}.py").write_text(source)
-
-
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
     """The address of a LocalCluster of 2 worker processes, 1 thread each, with `drill` installed.
@@ -102,7 +94,7 @@ def scheduler(tmp_path_factory):
     from batchproc.dask_cluster import local_cluster
 
     site = tmp_path_factory.mktemp("site-packages")
-    install(site, "drill_plugin", DRILL_PLUGIN)
+    write_plugin_package(site, "drill_plugin", DRILL_PLUGIN)
     saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "BATCHPROC_LOAD_PLUGINS")}
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), saved["PYTHONPATH"]]))
     os.environ["BATCHPROC_LOAD_PLUGINS"] = saved["BATCHPROC_LOAD_PLUGINS"] + ",drill_plugin"
@@ -272,7 +264,7 @@ def test_errors_name_the_paths_the_user_gave(cli, scheduler, tmp_path, monkeypat
 
 def test_a_step_missing_on_the_workers_stops_the_run_with_one_error(cli, scheduler, tmp_path, monkeypatch):
     site = tmp_path / "client-only"
-    install(site, "lonely_plugin", LONELY_PLUGIN)
+    write_plugin_package(site, "lonely_plugin", LONELY_PLUGIN)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("BATCHPROC_LOAD_PLUGINS", os.environ["BATCHPROC_LOAD_PLUGINS"] + ",lonely_plugin")
     write_notes(tmp_path / "notes", {"a.txt": "a", "b.txt": "b"})

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from installed import write_dist_info
+
 EXAMPLE = Path(__file__).parent.parent / "examples" / "batchproc-sepia"
 
 
@@ -28,10 +30,7 @@ def sepia_from_source(tmp_path, monkeypatch, load_sepia):
     """The example as an installed package would look, without installing it: a dist-info
     declaring its entry point, and its folder on the path (of this process and of workers)."""
     site = tmp_path / "site-packages"
-    dist = site / "batchproc_sepia-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: batchproc-sepia\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[batchproc]\nsepia = batchproc_sepia\n")
+    write_dist_info(site, "batchproc_sepia", entry_name="sepia")
     for folder in (EXAMPLE, site):
         monkeypatch.syspath_prepend(str(folder))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(EXAMPLE), os.environ.get("PYTHONPATH", "")]))
