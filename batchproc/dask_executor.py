@@ -179,11 +179,8 @@ class DaskExecutor:
                 completed.thread_condition.wait(0.1)
 
     def _finish(self, future, outcome, control) -> Iterator[FileResult]:
-        chunk = self._in_flight.pop(future, None)
-        self._started.pop(future.key, None)
         alone = future is self._isolated
-        if alone:
-            self._isolated = None
+        chunk = self._untrack(future)
         if chunk is None:  # cancelled here (drain, timeout): already accounted for
             return
         if future.status == "finished":
@@ -285,11 +282,15 @@ class DaskExecutor:
         wait_gone(set(self._leftovers.pids.values()), timeout=2)
 
     def _forget(self, future) -> None:
+        self._untrack(future)
+        future.cancel()
+
+    def _untrack(self, future) -> _Chunk | None:
+        """Stop following `future`; its chunk, unless it was forgotten already."""
         if future is self._isolated:
             self._isolated = None
-        del self._in_flight[future]
         self._started.pop(future.key, None)
-        future.cancel()
+        return self._in_flight.pop(future, None)
 
     def _where(self) -> str:
         return f"at {self.scheduler}" if self.scheduler else "of the local cluster"

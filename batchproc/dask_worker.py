@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import threading
 
 from distributed import get_worker
@@ -40,15 +39,14 @@ def run_chunk(spec: WorkerSpec, chunk: list[Task], report_each: bool = False) ->
 
 def _step_for(spec: WorkerSpec, address: str) -> Step:
     # Per thread, not per process: a step is written for one file at a time, as the local pool
-    # runs it. WorkerSpec holds dicts, so its pickle is the cache key.
-    key = pickle.dumps(spec)
+    # runs it. Each chunk brings its own copy of the spec: equal specs share the step.
     cached = getattr(_local, "step", None)
-    if cached is None or cached[0] != key:
+    if cached is None or cached[0] != spec:
         try:
             step = build_step(spec)
         except Exception as error:
             raise StepUnavailable(f"Dask worker {address} cannot start the step: {one_line(error)}") from None
-        _local.step = cached = (key, step)
+        _local.step = cached = (spec, step)
     return cached[1]
 
 
