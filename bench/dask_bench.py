@@ -20,7 +20,6 @@ The image inputs are shared with bench/run.py (same folder, same spec file).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -31,8 +30,11 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_IMAGE = REPO.parent / "shared" / "bench" / "sharp-bench-2725x2225.jpg"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness.config import DEFAULT_BENCH_DIR, DEFAULT_IMAGE  # noqa: E402  (needs the path above)
+from harness.inputs import cached_build, image_copies  # noqa: E402
+
 BATCHPROC = [sys.executable, "-m", "batchproc"]
 NOOP_STEP = '''
 from batchproc import Step, hookimpl
@@ -56,30 +58,6 @@ class Noop(Step):
 def register_steps(register):
     register(Noop)
 '''
-
-
-def cached_build(root: Path, spec: dict, build) -> Path:
-    """Build an input tree once; reuse it while its spec file matches (bench/run.py's scheme)."""
-    marker = root.parent / f"{root.name}.spec.json"
-    if root.is_dir() and marker.exists() and json.loads(marker.read_text()) == spec:
-        return root
-    marker.unlink(missing_ok=True)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    build(root)
-    marker.write_text(json.dumps(spec))
-    return root
-
-
-def image_inputs(bench_dir: Path, image: Path, copies: int) -> Path:
-    stat = image.stat()
-    spec = {"image": str(image), "bytes": stat.st_size, "mtime": stat.st_mtime, "copies": copies}
-
-    def build(root: Path) -> None:
-        for i in range(copies):
-            shutil.copyfile(image, root / f"img{i:03d}.jpg")
-
-    return cached_build(bench_dir / "inputs" / "image", spec, build)
 
 
 def tiny_inputs(bench_dir: Path, files: int) -> Path:
@@ -149,7 +127,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--tiny-files", type=int, default=2000)
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
-    parser.add_argument("--bench-dir", type=Path, default=Path("/tmp/batchproc-bench"))
+    parser.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH_DIR)
     args = parser.parse_args()
     try:
         import distributed
@@ -157,7 +135,7 @@ def main() -> None:
         raise SystemExit("needs Dask: pip install 'batchproc[dask]'") from None
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # start as an installed copy would (bench/README)
-    images = image_inputs(args.bench_dir, args.image, args.copies)
+    images = image_copies(args.bench_dir, args.image, args.copies)
     tiny = tiny_inputs(args.bench_dir, args.tiny_files)
     runs = args.bench_dir / "runs" / "dask"
     runs.mkdir(parents=True, exist_ok=True)

@@ -51,15 +51,19 @@ def subfolder(root: Path, index: int, digits: int) -> Path:
 
 
 def build_image_inputs(cfg: Config) -> Path:
-    """N copies of the benchmark JPEG in one folder."""
-    stat = cfg.image.stat()
-    spec = {"image": str(cfg.image), "bytes": stat.st_size, "mtime": stat.st_mtime, "copies": cfg.copies}
+    return image_copies(cfg.bench_dir, cfg.image, cfg.copies)
+
+
+def image_copies(bench_dir: Path, image: Path, copies: int) -> Path:
+    """N copies of the benchmark JPEG in one folder (bench/dask_bench.py uses the same)."""
+    stat = image.stat()
+    spec = {"image": str(image), "bytes": stat.st_size, "mtime": stat.st_mtime, "copies": copies}
 
     def build(root: Path) -> None:
-        for i in range(cfg.copies):
-            shutil.copyfile(cfg.image, root / f"img{i:03d}.jpg")
+        for i in range(copies):
+            shutil.copyfile(image, root / f"img{i:03d}.jpg")
 
-    return cached_build(cfg.bench_dir / "inputs" / "image", spec, build)
+    return cached_build(bench_dir / "inputs" / "image", spec, build)
 
 
 def build_small_inputs(cfg: Config) -> Path:
