@@ -31,11 +31,12 @@ def test_nul_separated_paths_from_find(tree, tmp_path, batchproc_process):
 def test_newline_separated_paths_and_files_from(tree, tmp_path, batchproc_process):
     result = batchproc_process("resize", "-", "--out", "o1", "--width", 40, "--jobs", 1,
                                input=b"in/a.jpg\nin/sub/c.png\n", cwd=tmp_path)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "o1").rglob("*.*g")) == ["a.jpg", "c.png"]
     (tmp_path / "list.txt").write_text("in/sub/b.jpg\n")
     result = batchproc_process("resize", "--files-from", "list.txt", "--out", "o2", "--jobs", 1, cwd=tmp_path)
-    assert result.exit_code == 0 and [p.name for p in (tmp_path / "o2").rglob("*.jpg")] == ["b.jpg"]
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in (tmp_path / "o2").rglob("*.jpg")] == ["b.jpg"]
 
 
 def test_json_lines_on_stdout_and_nothing_else(tree, tmp_path, batchproc_process):
