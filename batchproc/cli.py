@@ -22,7 +22,7 @@ def _show_version(value: bool) -> None:
 def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
     """The typer application: one sub-command per installed step, plus `plugins`."""
     from batchproc.commands import step_command
-    from batchproc.plugins import load_registry
+    from batchproc.registry import load_registry
 
     app = typer.Typer(
         help="Process whole trees of files in parallel: safely, incrementally, fast.\n\n"

@@ -6,7 +6,8 @@ import os
 import threading
 from collections import deque
 
-from batchproc.results import FileResult, Task
+from batchproc.results import FileResult
+from batchproc.task import Task
 
 
 class Feed:

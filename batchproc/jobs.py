@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from batchproc.commands import RUN_PARAMETERS, _step_parameters, run_step
-from batchproc.config import Job, load_jobs, translate
+from batchproc.job_file import Job, load_jobs, translate
 from batchproc.errors import BatchprocError, ExitCode, UsageError
 
 

@@ -12,7 +12,8 @@ import time
 from multiprocessing.connection import wait
 
 from batchproc.results import FileResult
-from batchproc.worker import WorkerSpec, build_step, run_task
+from batchproc.execution import run_task
+from batchproc.task import WorkerSpec, build_step
 
 #: A slot's value while its worker holds no file.
 IDLE = -1

@@ -8,7 +8,8 @@ import threading
 from collections import Counter
 
 from batchproc.outputs import OutputLayout
-from batchproc.results import FileResult, Task, failed, skipped
+from batchproc.results import FileResult, failed, skipped
+from batchproc.task import Task
 from batchproc.state import Record, RunLock, StateStore
 from batchproc.step import Step
 from batchproc.walk import Found

@@ -5,26 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+
+from batchproc.task import Task
+from typing import Any
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 #: The status of every file a --dry-run would process.
 PLANNED = "planned"
-
-
-class Task(NamedTuple):
-    """One file for a worker: its sequence number, input path and output paths (often one)."""
-
-    seq: int
-    source: str
-    targets: tuple[str, ...] = ()
-
-    @property
-    def output(self) -> str | list[str] | None:
-        """The output as result records show it: one path, a list of several, or None."""
-        if not self.targets:
-            return None
-        return self.targets[0] if len(self.targets) == 1 else list(self.targets)
 
 
 @dataclass(slots=True)

@@ -15,12 +15,12 @@ from batchproc.feed import Feed
 from batchproc.inputs import PathSource
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
-from batchproc.results import FAILED, PLANNED, FileResult, Summary, Task
+from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.stopping import StopControl, handle_signals
 from batchproc.walk import Found, WalkRules, walk
-from batchproc.worker import WorkerSpec
+from batchproc.task import Task, WorkerSpec
 
 
 @dataclass
@@ -150,13 +150,13 @@ def make_executor(options: RunOptions, spec: WorkerSpec):
     if options.dry_run:
         return PlanOnly()
     if options.executor == "local":
-        from batchproc.pool import LocalExecutor
+        from batchproc.local_executor import LocalExecutor
 
         return LocalExecutor(spec, options.jobs, start_method=options.start_method,
                              timeout=options.timeout)
     if options.executor == "dask":
         try:
-            from batchproc.dask_executor import DaskExecutor
+            from batchproc.dask.executor import DaskExecutor
         except ImportError as error:
             raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
         return DaskExecutor(spec, options.scheduler, jobs=options.jobs, timeout=options.timeout)

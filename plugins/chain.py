@@ -13,8 +13,8 @@ import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
-from batchproc_plugins.imaging import DEFAULT_MAX_PIXELS
-from batchproc_plugins.pipeline import ImageStep, Picture
+from batchproc.image.reading import DEFAULT_MAX_PIXELS
+from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"
 
@@ -96,7 +96,7 @@ def chain_text(specs: Iterable[Mapping[str, Any]]) -> str:
 
 def parse_chain(text: str) -> list[ImageStep]:
     """Build the steps of a --steps text: 'resize --max 1280 | convert --format webp'."""
-    from batchproc.plugins import load_registry
+    from batchproc.registry import load_registry
 
     lexer = shlex.shlex(text, posix=True, punctuation_chars="|")
     lexer.whitespace_split = True

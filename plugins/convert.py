@@ -9,8 +9,8 @@ import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
-from batchproc_plugins.imaging import DEFAULT_QUALITY, avif_supported
-from batchproc_plugins.pipeline import ImageStep, Picture
+from batchproc.image.formats import DEFAULT_QUALITY, avif_supported
+from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"
 LOSSY = ("jpeg", "webp", "avif")

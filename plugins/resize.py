@@ -9,9 +9,11 @@ import typer
 from batchproc import hookimpl
 from batchproc.errors import UsageError
 from batchproc_plugins.geometry import parse_geometry
-from batchproc_plugins import vips_engine
-from batchproc_plugins.imaging import DEFAULT_MAX_PIXELS, Metadata, format_for, upright
-from batchproc_plugins.pipeline import ImageStep, Picture
+from batchproc_plugins import vips_resize
+from batchproc.image.formats import format_for
+from batchproc.image.metadata import Metadata
+from batchproc.image.reading import DEFAULT_MAX_PIXELS, upright
+from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"
 
@@ -88,7 +90,7 @@ class Resize(ImageStep):
                          fit=fit, enlarge=enlarge, quality=quality, output_format=output_format,
                          resample=resample, strip=strip, background=background,
                          max_pixels=max_pixels, **extra)
-        if engine == "vips" and not vips_engine.available():
+        if engine == "vips" and not vips_resize.available():
             raise UsageError("--engine vips needs pyvips: pip install 'batchproc[vips]'")
         self.engine = engine
         self.widths = _parse_widths(widths)
@@ -111,7 +113,7 @@ class Resize(ImageStep):
 
     def process(self, source, target) -> dict:
         if self.engine != "pillow" and not self.widths:
-            made = vips_engine.resize(
+            made = vips_resize.resize(
                 source, target, geometry=self.geometry, quality=self.quality, strip=self.strip,
                 fmt=format_for(source.suffix, self.output_format_name), background=self.background,
                 resample=self.resample, max_pixels=self.max_pixels)

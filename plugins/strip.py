@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from batchproc import hookimpl
-from batchproc_plugins.imaging import Metadata, open_image, orientation
-from batchproc_plugins.metadata import can_strip, strip_file
-from batchproc_plugins.pipeline import ImageStep, Picture, process_image
+from batchproc.image.metadata import Metadata
+from batchproc.image.reading import open_image, orientation
+from batchproc_plugins.lossless_strip import can_strip, strip_file
+from batchproc.image import ImageStep, Picture
+from batchproc.image.step import process_image
 
 IMAGE = "Image options"
 

@@ -10,7 +10,7 @@ import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
-from batchproc_plugins.pipeline import ImageStep, Picture
+from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"
 _SIZE = re.compile(r"^(\d+)(?:x(\d+))?$")

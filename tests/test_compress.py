@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from batchproc import StepError
-from batchproc.results import Task
-from batchproc.worker import run_task
+from batchproc.execution import run_task
+from batchproc.task import Task
 
 TEXT = b"".join(b"line %d of a log that compresses well\n" % i for i in range(5000))
 

@@ -91,7 +91,7 @@ def scheduler(tmp_path_factory):
     pytest.importorskip("distributed", reason="Dask is not installed: pip install 'batchproc[dask]'")
     import dask
 
-    from batchproc.dask_cluster import local_cluster
+    from batchproc.dask.cluster import local_cluster
 
     site = tmp_path_factory.mktemp("site-packages")
     write_plugin_package(site, "drill_plugin", DRILL_PLUGIN)

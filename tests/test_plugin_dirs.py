@@ -129,7 +129,7 @@ def test_the_example_in_the_plugin_guide_works(cli, tmp_path):
 NEGATE = """
 from PIL import ImageOps
 from batchproc import hookimpl
-from batchproc_plugins.pipeline import ImageStep
+from batchproc.image import ImageStep
 
 
 class Negate(ImageStep):

@@ -13,9 +13,9 @@ from images import marked, photo, save_oriented
 @pytest.fixture(params=["pillow", "vips"], autouse=True)
 def engine(request, monkeypatch):
     """Every test here runs on both engines: the same pictures must come out."""
-    from batchproc_plugins import vips_engine
+    from batchproc_plugins import vips_resize
 
-    if request.param == "vips" and not vips_engine.available():
+    if request.param == "vips" and not vips_resize.available():
         pytest.skip("pyvips is not installed")
     monkeypatch.setenv("BATCHPROC_TEST_ENGINE", request.param)
     return request.param

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from batchproc import hookimpl
-from batchproc_plugins.pipeline import ImageStep, Picture
+from batchproc.image import ImageStep, Picture
 
 #: The tone's darkest, middle and lightest colours: a warm brown ramp.
 BLACK, MID, WHITE = (38, 24, 12), (162, 124, 84), (255, 243, 220)

@@ -6,17 +6,17 @@ import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from batchproc.errors import StepError
-from batchproc_plugins import vips_engine
+from batchproc_plugins import vips_resize as engine
 from batchproc_plugins.geometry import parse_geometry
 from images import marked, photo, save_oriented
 
-pytestmark = pytest.mark.skipif(not vips_engine.available(), reason="pyvips is not installed")
+pytestmark = pytest.mark.skipif(not engine.available(), reason="pyvips is not installed")
 
 
 def vips_resize(source, target, fmt="jpeg", **options):
     settings = dict(geometry=parse_geometry(**options), fmt=fmt, quality=90, strip=False,
                     background="white", resample="lanczos", max_pixels=200_000_000)
-    return vips_engine.resize(Path(source), Path(target), **settings)
+    return engine.resize(Path(source), Path(target), **settings)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -75,6 +75,6 @@ def test_jobs_it_does_not_do_like_pillow_fall_back(tmp_path, make):
 def test_bomb_refused_before_decoding(tmp_path):
     photo(200, 100).save(tmp_path / "a.png")
     with pytest.raises(StepError, match="too many pixels"):
-        vips_engine.resize(tmp_path / "a.png", tmp_path / "o.png", geometry=parse_geometry(width=10),
+        engine.resize(tmp_path / "a.png", tmp_path / "o.png", geometry=parse_geometry(width=10),
                            fmt="png", quality=80, strip=False, background="white",
                            resample="lanczos", max_pixels=1000)

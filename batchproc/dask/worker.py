@@ -7,9 +7,10 @@ import threading
 
 from distributed import get_worker
 
-from batchproc.results import FileResult, Task
+from batchproc.execution import one_line, run_task
+from batchproc.results import FileResult
 from batchproc.step import Step
-from batchproc.worker import WorkerSpec, build_step, one_line, run_task
+from batchproc.task import Task, WorkerSpec, build_step
 
 #: The event topic on which workers tell the client which file they begin (--timeout, Ctrl-C).
 STARTED_TOPIC = "batchproc-chunk-started"

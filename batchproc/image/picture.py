@@ -1,17 +1,13 @@
-"""Image steps that chain: each changes a decoded Picture, so a chain decodes each file once."""
+"""A picture on its way through image steps: its pixels and what its output will be."""
 
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from batchproc import Step
-from batchproc_plugins.imaging import (DEFAULT_MAX_PIXELS, FORMATS, IMAGE_EXTENSIONS, Metadata,
-                                       format_for, open_image, orientation, save, to_working_mode,
-                                       upright)
+from batchproc.image.metadata import Metadata
+from batchproc.image.reading import orientation, to_working_mode, upright
+from batchproc.image.writing import save
 
 ANIMATED_FORMATS = ("gif", "webp")
 
@@ -29,7 +25,7 @@ class Picture:
     metadata: Metadata = field(default_factory=Metadata)
     #: Output format name ("jpeg", "webp"...), settled before decoding.
     format: str = "png"
-    #: None: the format's default (imaging.DEFAULT_QUALITY).
+    #: None: the format's default (formats.DEFAULT_QUALITY).
     quality: int | None = None
     lossless: bool = False
     #: What shows through transparency in outputs without alpha.
@@ -95,74 +91,3 @@ class Picture:
              background=final.background, lossless=final.lossless, frames=final.frames or None,
              frame_info=final.frame_info)
         return image.size
-
-
-class ImageStep(Step):
-    """A step on images that can join a chain: it changes a Picture in `transform`.
-
-    batchproc decodes the file, passes the Picture through the step's `transform` (or through
-    every step of a chain) and encodes the result, so subclasses never open or save files.
-    """
-
-    extensions = IMAGE_EXTENSIONS
-    accepts = "not an image"
-    max_chunk = 4
-    #: Refuse images with more pixels than this (decompression bombs).
-    max_pixels: int = DEFAULT_MAX_PIXELS
-
-    def transform(self, picture: Picture) -> Picture:
-        """Return the changed picture (Picture.map changes every frame)."""
-        raise NotImplementedError
-
-    def fork(self, picture: Picture) -> list[Picture]:
-        """One picture per entry of `output_tags`; most steps make exactly one."""
-        return [self.transform(picture)]
-
-    def output_tags(self) -> list[str]:
-        """What tells this step's outputs apart in their names: [""] for one output,
-        ["-320", "-640"] for two (a-320.jpg, a-640.jpg)."""
-        return [""]
-
-    def output_format(self, chosen: str) -> str:
-        """The output format after this step, given the one chosen before ("keep": the input's)."""
-        return chosen
-
-    def output_names(self, name: str) -> list[str]:
-        return image_output_names([self], name)
-
-    def process(self, source: Path, target) -> dict:
-        return process_image([self], source, target, max_pixels=self.max_pixels)
-
-
-def final_format(steps: list[ImageStep]) -> str:
-    """The output format a list of steps settles on ("keep" if none changes it)."""
-    chosen = "keep"
-    for step in steps:
-        chosen = step.output_format(chosen)
-    return chosen
-
-
-def image_output_names(steps: list[ImageStep], name: str) -> list[str]:
-    """Output names for an input name: its extension changed with the format, tags added."""
-    chosen = final_format(steps)
-    stem, extension = os.path.splitext(name)
-    if chosen != "keep":
-        extension = FORMATS[chosen][1]
-    tag_lists = [step.output_tags() for step in steps]
-    if all(tags == [""] for tags in tag_lists):
-        return [name if chosen == "keep" else stem + extension]
-    return [stem + "".join(tags) + extension for tags in itertools.product(*tag_lists)]
-
-
-def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: int) -> dict:
-    """Decode `source` once, run it through `steps` and write every output picture."""
-    targets = target if isinstance(target, list) else [target]
-    with open_image(source, max_pixels=max_pixels) as image:
-        fmt = format_for(source.suffix, final_format(steps))
-        pictures = [Picture.of(image, fmt)]
-        for step in steps:
-            pictures = [result for picture in pictures for result in step.fork(picture)]
-        sizes = [picture.save(path) for picture, path in zip(pictures, targets, strict=True)]
-    if len(sizes) == 1:
-        return {"width": sizes[0][0], "height": sizes[0][1], "format": fmt}
-    return {"sizes": [f"{width}x{height}" for width, height in sizes], "format": fmt}

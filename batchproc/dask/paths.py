@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 from batchproc.outputs import remove_temporaries
-from batchproc.results import FileResult, Task
+from batchproc.results import FileResult
+from batchproc.task import Task
 
 
 def absolute(task: Task) -> Task:

@@ -8,38 +8,13 @@ import pickle
 import stat
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from batchproc.errors import StepError
 from batchproc.outputs import temporary_path
-from batchproc.results import FAILED, OK, FileResult, Task
+from batchproc.results import FAILED, OK, FileResult
+from batchproc.task import Task
 from batchproc.step import Step
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """What a worker needs to rebuild the step: handed over explicitly, never via module globals."""
-
-    step_name: str
-    settings: dict[str, Any]
-    plugin_dirs: tuple[str, ...] = ()
-    #: Permission bits for new output files (the parent's umask applied to 0o666).
-    file_mode: int = 0o644
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def build_step(spec: WorkerSpec) -> Step:
-    """Load the plugins and build the step with the run's settings."""
-    from batchproc.plugins import load_registry
-
-    registry = load_registry(spec.plugin_dirs)
-    try:
-        step_class = registry.steps[spec.step_name]
-    except KeyError:
-        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker") from None
-    return step_class(**spec.settings)
 
 
 def run_task(step: Step, task: Task, file_mode: int) -> FileResult:

@@ -22,9 +22,9 @@ from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
 from batchproc.local_worker import IDLE, serve
 from batchproc.outputs import remove_temporaries
-from batchproc.results import FileResult, Task, failed, not_started
+from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
-from batchproc.worker import WorkerSpec
+from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2

@@ -23,14 +23,15 @@ from typing import Iterator, NamedTuple
 
 from distributed import Client, Future, KilledWorker, LocalCluster, as_completed
 
-from batchproc.dask_cluster import connect, wait_gone
-from batchproc.dask_paths import Leftovers, absolute, as_given
-from batchproc.dask_worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
+from batchproc.dask.cluster import connect, wait_gone
+from batchproc.dask.paths import Leftovers, absolute, as_given
+from batchproc.dask.worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
-from batchproc.results import FileResult, Task, failed, not_started
+from batchproc.execution import one_line
+from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
-from batchproc.worker import WorkerSpec, one_line
+from batchproc.task import Task, WorkerSpec
 
 #: Chunks kept in flight per worker thread: enough that no worker waits for this client.
 DEPTH = 3

@@ -1,0 +1,47 @@
+"""A unit of work and what a worker needs to do it: the task of one file, the step's recipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from batchproc.step import Step
+
+
+class Task(NamedTuple):
+    """One file for a worker: its sequence number, input path and output paths (often one)."""
+
+    seq: int
+    source: str
+    targets: tuple[str, ...] = ()
+
+    @property
+    def output(self) -> str | list[str] | None:
+        """The output as result records show it: one path, a list of several, or None."""
+        if not self.targets:
+            return None
+        return self.targets[0] if len(self.targets) == 1 else list(self.targets)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to rebuild the step: handed over explicitly, never via module globals."""
+
+    step_name: str
+    settings: dict[str, Any]
+    plugin_dirs: tuple[str, ...] = ()
+    #: Permission bits for new output files (the parent's umask applied to 0o666).
+    file_mode: int = 0o644
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_step(spec: WorkerSpec) -> Step:
+    """Load the plugins and build the step with the run's settings."""
+    from batchproc.registry import load_registry
+
+    registry = load_registry(spec.plugin_dirs)
+    try:
+        step_class = registry.steps[spec.step_name]
+    except KeyError:
+        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker") from None
+    return step_class(**spec.settings)
