@@ -46,3 +46,22 @@ class RunLockedError(BatchprocError):
 
 class StepError(Exception):
     """An expected failure of one file: its message is the file's error text, no traceback."""
+
+
+class Unchanged(Exception):
+    """Raised by a step's `process` when the output would be the input, byte for byte (an
+    image that already fits): batchproc then copies the input, or, in place, skips the file
+    with this reason (never re-encoding what needs no change)."""
+
+    def __init__(self, reason: str, data: dict | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        #: Fields for the result record, as `process` would return them.
+        self.data = data or {}
+
+
+def print_error(message: str, stream=None) -> None:
+    """The one way an error reaches the user: `Error: message` on stderr."""
+    import sys
+
+    print(f"Error: {message}", file=stream or sys.stderr, flush=True)

@@ -1,24 +1,35 @@
-"""Running a step on one file, wherever the worker lives: every outcome becomes a result record."""
+"""Running a step on one file, wherever the worker lives: every outcome becomes a result record.
+
+An output is written to a temporary file beside its target, checked to read back (the step's
+`verify`), and only then renamed into place: nothing is ever replaced by an output that was
+not verified.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
 import pickle
+import shutil
 import stat
 import time
 import traceback
 from pathlib import Path
 
-from batchproc.errors import StepError
+from batchproc.errors import StepError, Unchanged
 from batchproc.outputs import temporary_path
-from batchproc.results import FAILED, OK, FileResult
-from batchproc.task import Task
+from batchproc.results import FAILED, OK, SKIPPED, FileResult
 from batchproc.step import Step
+from batchproc.task import Task, WorkerSpec
+
+#: errno values that mean no later file can be written either.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
-def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
-    """Process one file; never raises. Outputs appear atomically, all of them or none."""
+def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResult:
+    """Process one file; never raises. Outputs appear atomically, all of them or none.
+
+    `capture` (a batchproc.capture.Capture) gathers what libraries said into the record."""
     started = time.perf_counter()
     result = FileResult(FAILED, task.source, output=task.output, seq=task.seq)
     temporaries: list[str] = []
@@ -30,49 +41,88 @@ def run_task(step: Step, task: Task, file_mode: int) -> FileResult:
         for target in task.targets:
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             temporaries.append(temporary_path(target))
-        extra = step.process(Path(task.source), _step_target(temporaries))
-        if extra:
-            _check_sendable(step, extra)
-            result.extra = dict(extra)
-        after = os.stat(task.source)
-        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            raise StepError("input changed while it was being processed")
-        result.fingerprint = (before.st_size, before.st_mtime_ns)
+        replaces_input = task.source in task.targets
+        try:
+            data = step.process(Path(task.source), _step_target(temporaries))
+            copied = False
+        except Unchanged as unchanged:
+            if replaces_input:  # the input already is its own output: nothing to replace
+                _unchanged_in_place(result, unchanged, before)
+                return result
+            for temporary in temporaries:
+                shutil.copyfile(task.source, temporary)
+            data, copied = unchanged.data, True
+        if data:
+            _check_sendable(step, data)
+            result.data = dict(data)
+        _check_unchanged_input(task.source, before)
         if temporaries:
-            _publish(step, task, temporaries, result, before, file_mode)
+            _verify(step, temporaries, result.data, thorough=spec.verify == "full" or replaces_input or copied)
+            _publish(step, task, temporaries, result, before, spec.file_mode)
             temporaries = []
+        result.fingerprint = result.fingerprint or (before.st_size, before.st_mtime_ns)
         result.status = OK
     except StepError as error:
         result.error = str(error)
     except OSError as error:
         result.error = describe_os_error(error, dict(zip(temporaries, task.targets)))
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
-            result.extra["disk_full"] = True  # no later file can be written either
-        else:
-            result.extra["retryable"] = True
+        result.disk_full = error.errno in _DISK_FULL
+        result.retryable = not result.disk_full
+    except MemoryError:
+        result.error = "ran out of memory"
     except Exception as error:
-        result.error = one_line(error)
-        result.extra["traceback"] = traceback.format_exc()
-        result.extra["retryable"] = True
+        result.error = describe_unexpected(step, error)
+        result.traceback = traceback.format_exc()
+        result.retryable = True
     except BaseException as error:  # SystemExit, KeyboardInterrupt raised by a step
-        result.error = f"step {step.name} raised {type(error).__name__}"
+        what = "tried to exit the worker" if isinstance(error, SystemExit) else "was interrupted"
+        result.error = f"step {step.name} {what}"
     finally:
         for temporary in temporaries:
             try:
                 os.unlink(temporary)
             except OSError:
                 pass
-    result.ms = (time.perf_counter() - started) * 1000
+        if capture is not None:
+            result.warnings = capture.take()
+        result.ms = (time.perf_counter() - started) * 1000
     return result
 
 
-def _check_sendable(step: Step, extra) -> None:
+def _unchanged_in_place(result: FileResult, unchanged: Unchanged, before: os.stat_result) -> None:
+    result.status, result.error = SKIPPED, unchanged.reason
+    result.data = dict(unchanged.data)
+    result.fingerprint = (before.st_size, before.st_mtime_ns)
+
+
+def _check_unchanged_input(source: str, before: os.stat_result) -> None:
+    after = os.stat(source)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise StepError("input changed while it was being processed")
+
+
+def _verify(step: Step, temporaries: list[str], data: dict, *, thorough: bool) -> None:
+    """The step's own check that each output reads back; a failure is this file's failure."""
+    for temporary in temporaries:
+        if not os.path.exists(temporary):
+            raise StepError(f"step {step.name} wrote no output")
+    try:
+        step.verify([Path(t) for t in temporaries], data, thorough=thorough)
+    except StepError as error:
+        raise StepError(f"output did not read back: {error}") from None
+    except OSError:
+        raise
+    except Exception as error:  # the library that reads it back has its own words for it
+        raise StepError(f"output did not read back: {error_text(error)}") from None
+
+
+def _check_sendable(step: Step, data) -> None:
     # Fail here, as this file's error, rather than later in the pipe to the parent.
     try:
-        pickle.dumps(extra)
+        pickle.dumps(data)
     except Exception as error:
-        raise StepError(f"step {step.name} returned a value that cannot be sent back: "
-                        f"{one_line(error)}") from None
+        raise StepError(f"step {step.name} returned a value that cannot be sent back "
+                        f"({error_text(error)})") from None
 
 
 def _step_target(temporaries: list[str]):
@@ -84,9 +134,6 @@ def _step_target(temporaries: list[str]):
 
 def _publish(step, task, temporaries, result, before, file_mode) -> None:
     """Rename each temporary output over its target: readers see the old file or the new one."""
-    for temporary in temporaries:
-        if not os.path.exists(temporary):
-            raise StepError(f"step {step.name} wrote no output")
     bytes_out, oldest = 0, None
     for temporary, target in zip(temporaries, task.targets):
         os.chmod(temporary, stat.S_IMODE(before.st_mode) if target == task.source else file_mode)
@@ -104,18 +151,23 @@ def _publish(step, task, temporaries, result, before, file_mode) -> None:
 def describe_os_error(error: OSError, renamed: dict[str, str] | None = None) -> str:
     """'Permission denied: /out/a.jpg': what and, if known, where (the real output path, never
     the temporary one the user cannot see)."""
-    text = error.strerror or str(error)
+    text = error.strerror or error_text(error)
     if not error.filename:
         return text
     filename = os.fsdecode(error.filename)
     return f"{text}: {(renamed or {}).get(filename, filename)}"
 
 
-def one_line(error: BaseException) -> str:
-    """An unexpected exception as one line: its type and the first line of its message."""
+def describe_unexpected(step: Step, error: BaseException) -> str:
+    """An exception nobody expected (a bug, or a library's own error type), in words: the
+    step and the message; the traceback goes to the log."""
+    return f"step {step.name} failed unexpectedly: {error_text(error)}"
+
+
+def error_text(error: BaseException) -> str:
+    """The first line of an exception's message, or a phrase when it has none."""
     try:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        text = str(error).strip()
     except Exception:  # a hostile __str__
-        message = ""
-    name = type(error).__name__
-    return f"{name}: {message}" if message else name
+        text = ""
+    return text.splitlines()[0] if text else "no details given"

@@ -184,7 +184,7 @@ class LocalExecutor:
             result = failed(task.source, cause, task.output, task.seq)
             if not timed_out:
                 result.error = f"{cause} (quarantined after {attempts} attempts)"
-                result.extra["quarantined"] = True
+                result.quarantined = True
             yield result
         else:
             retry.appendleft([task])

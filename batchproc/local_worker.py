@@ -12,7 +12,8 @@ import time
 from multiprocessing.connection import wait
 
 from batchproc.results import FileResult
-from batchproc.execution import run_task
+from batchproc.capture import Capture
+from batchproc.execution import error_text, run_task
 from batchproc.task import WorkerSpec, build_step
 
 #: A slot's value while its worker holds no file.
@@ -24,10 +25,11 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     faulthandler.disable()  # a crashing step is reported as its file's failure, not a dump
     _exit_with_parent()
+    capture = Capture()
     try:
         step = build_step(spec)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the run
-        connection.send(("init-failed", f"{type(error).__name__}: {error}"))
+        connection.send(("init-failed", error_text(error)))
         return
     connection.send(("ready",))
     while True:
@@ -45,10 +47,10 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
                 break
             slots[2 * index + 1] = time.monotonic_ns()
             slots[2 * index] = task.seq
-            result = run_task(step, task, spec.file_mode)
+            result = run_task(step, task, spec, capture)
             slots[2 * index] = IDLE
             batch.append(result)
-            if result.extra.get("disk_full"):
+            if result.disk_full:
                 break  # no later file can be written: hand the rest back unstarted
             if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
                 connection.send(("results", batch))

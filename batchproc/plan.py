@@ -174,7 +174,7 @@ class Planner:
         if store is None:
             return
         size, mtime_ns = result.fingerprint or (size, mtime_ns)
-        status = "quarantined" if result.extra.get("quarantined") else result.status
+        status = "quarantined" if result.quarantined else result.status.value
         output = json.dumps(result.output) if isinstance(result.output, list) else result.output
         with self._guard:
             store.record(os.path.abspath(result.input), self.step.name, Record(

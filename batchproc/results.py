@@ -1,32 +1,61 @@
-"""Result records (one per file) and the run summary built from them."""
+"""Result records (one per file), the read-only view steps get of them, and the run summary."""
 
 from __future__ import annotations
 
+import enum
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from batchproc.task import Task
-from typing import Any
 
-OK, SKIPPED, FAILED = "ok", "skipped", "failed"
-#: The status of every file a --dry-run would process.
-PLANNED = "planned"
+
+class Status(str, enum.Enum):
+    """What became of one file."""
+
+    #: Processed: its outputs are in place.
+    OK = "ok"
+    #: Not processed, for a reason (up to date, not accepted by the step, not started...).
+    SKIPPED = "skipped"
+    #: Processing failed; `error` says why.
+    FAILED = "failed"
+    #: --dry-run: would be processed.
+    PLANNED = "planned"
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+    __hash__ = str.__hash__  # counts["ok"] finds counts[Status.OK]
+
+
+OK, SKIPPED, FAILED, PLANNED = Status.OK, Status.SKIPPED, Status.FAILED, Status.PLANNED
 
 
 @dataclass(slots=True)
 class FileResult:
     """What became of one file. `error` holds a failure's text or a skip's reason."""
 
-    status: str
+    status: Status
     input: str
     output: str | list[str] | None = None
     bytes_in: int | None = None
     bytes_out: int | None = None
     ms: float | None = None
     error: str | None = None
-    #: Step-specific fields (width, height, digest...), flattened into the JSON record.
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The step's own fields (width, height, digest...), flattened into the JSON record.
+    data: dict[str, Any] = field(default_factory=dict)
+    #: What libraries warned about while processing this file (one line each).
+    warnings: list[str] = field(default_factory=list)
+    # The engine's bookkeeping below is never part of the step's data.
+    #: The failure may be transient (an I/O error, a crash): --retries may try again.
+    retryable: bool = False
+    #: The disk (or quota) is full or read-only: no later file can be written either.
+    disk_full: bool = False
+    #: Failed in a way that should not be tried again until the file changes (kills workers).
+    quarantined: bool = False
+    #: The traceback of an unexpected error: written to --log only.
+    traceback: str | None = None
     #: The sequence number of the task, for matching results to work in flight; not logged.
     seq: int = -1
     #: The input's (size, mtime_ns) as processed, for incremental runs; not logged.
@@ -34,9 +63,10 @@ class FileResult:
     #: The output's mtime after writing; not logged.
     output_mtime_ns: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, traceback: bool = False) -> dict[str, Any]:
+        """The record as --json and --log show it (the traceback only where asked: the log)."""
         record = {
-            "status": self.status,
+            "status": self.status.value,
             "input": self.input,
             "output": self.output,
             "bytes_in": self.bytes_in,
@@ -44,12 +74,46 @@ class FileResult:
             "ms": None if self.ms is None else round(self.ms, 1),
             "error": self.error,
         }
-        for key, value in self.extra.items():
+        if self.warnings:
+            record["warnings"] = self.warnings
+        for key, value in self.data.items():
             record.setdefault(key, value)
+        if traceback and self.traceback:
+            record["traceback"] = self.traceback
         return record
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+    def view(self) -> "FinishedFile":
+        return FinishedFile(self.status, self.input, self.output, self.error,
+                            MappingProxyType(self.data), self.bytes_in, self.bytes_out, self.ms)
+
+
+class FinishedFile(NamedTuple):
+    """A finished file as a step's `stdout_line` sees it (read-only)."""
+
+    #: ok, skipped or failed (a Status, equal to its string).
+    status: Status
+    #: The input path as the user gave it.
+    input: str
+    #: The output path, a list of several, or None.
+    output: str | list[str] | None
+    #: A failure's text or a skip's reason, else None.
+    error: str | None
+    #: What the step's `process` returned.
+    data: Mapping[str, Any]
+    bytes_in: int | None
+    bytes_out: int | None
+    ms: float | None
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSON line (no newline) for a record. File names that are not UTF-8 (surrogate
+    escapes) come out as \\udcXX escapes, so the line is always valid UTF-8 and valid JSON."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def skipped(path: str, reason: str, output: str | list[str] | None = None) -> FileResult:
@@ -84,10 +148,10 @@ class Summary:
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] += 1
-        if result.status == OK:
+        if result.status is OK:
             self.bytes_in += result.bytes_in or 0
             self.bytes_out += result.bytes_out or 0
-        elif result.status == SKIPPED:
+        elif result.status is SKIPPED:
             self.skip_reasons[_reason_kind(result.error or "")] += 1
 
     @property

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import multiprocessing
 import os
 from typing import Any
+
+from batchproc.results import json_line
 
 
 class RunLog:
@@ -23,9 +24,7 @@ class RunLog:
         self._lock = multiprocessing.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
-        # backslashreplace turns undecodable file-name bytes into \udcXX escapes: still valid JSON.
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        data = line.encode("utf-8", "backslashreplace")
+        data = (json_line(record) + "\n").encode("utf-8")
         with self._lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:

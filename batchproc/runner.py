@@ -91,7 +91,7 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                 summary.add(result)
                 planner.record(result)
                 if log is not None:
-                    log.write(result.to_dict())
+                    log.write(result.to_dict(traceback=True))
                 events.result(result)
                 if result.status == FAILED:
                     _stop_if_hopeless(result, summary, walker.found, budget, control)
@@ -131,7 +131,7 @@ def _planner(step: Step, paths: PathSource, options: RunOptions) -> Planner:
 
 
 def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, control) -> bool:
-    if result.status != FAILED or not result.extra.get("retryable") or control.draining:
+    if result.status != FAILED or not result.retryable or control.draining:
         return False
     attempts[result.seq] = attempts.get(result.seq, 0) + 1
     return attempts[result.seq] <= retries
@@ -139,7 +139,7 @@ def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, co
 
 def _stop_if_hopeless(result, summary, found, budget, control) -> None:
     """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-    if result.extra.get("disk_full"):
+    if result.disk_full:
         control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
     elif budget.spent(summary.failed, found):
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)

@@ -7,7 +7,7 @@ import io
 import sys
 import time
 
-from batchproc.results import OK, PLANNED, SKIPPED, FileResult
+from batchproc.results import OK, PLANNED, SKIPPED, FileResult, json_line
 
 
 class StdoutWriter:
@@ -26,9 +26,7 @@ class StdoutWriter:
 
     def write(self, result: FileResult) -> None:
         if self.json_lines:
-            record = result.to_dict()
-            record.pop("traceback", None)
-            self._emit(_json(record) + "\n")
+            self._emit(json_line(result.to_dict()) + "\n")
         elif self.dry_run:
             self._emit(_plan_line(result) + "\n")
         elif self.print0:
@@ -36,7 +34,7 @@ class StdoutWriter:
                 outputs = result.output if isinstance(result.output, list) else [result.output]
                 self._emit("".join(f"{path}\0" for path in outputs))
         else:
-            line = self.step.stdout_line(result)
+            line = self.step.stdout_line(result.view())
             if line is not None:
                 self._emit(line + "\n")
 
@@ -79,8 +77,3 @@ def _plan_line(result: FileResult) -> str:
     verb = "skip" if result.status == SKIPPED else "fail"
     return f"{verb} {result.input} ({result.error})"
 
-
-def _json(record: dict) -> str:
-    import json
-
-    return json.dumps(record, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -68,6 +68,13 @@ class Step:
         becomes the file's error, with no traceback."""
         raise NotImplementedError
 
+    def verify(self, outputs: list[Path], data: dict[str, Any], *, thorough: bool) -> None:
+        """Check that each output (still at its temporary path) reads back, before batchproc
+        renames it into place; raise StepError saying what is wrong. `data` is what `process`
+        returned. `thorough` asks for a full check (--verify full, an output that replaces its
+        input, a byte copy): otherwise the cheapest check that proves the output good is enough.
+        The default checks nothing beyond the output existing."""
+
     def after_publish(self, source: Path, outputs: list[Path]) -> None:
         """Called once this file's outputs are renamed into place (compress --no-keep removes
         the input here: never before its output exists). An error fails the file."""
@@ -77,5 +84,7 @@ class Step:
         return None
 
     def stdout_line(self, result) -> str | None:
-        """A line this step prints on stdout for a finished file (checksum's manifest), or None."""
+        """A line this step prints on stdout for a finished file (checksum's manifest), or None.
+        `result` is a read-only batchproc.results.FinishedFile: status, input, output, error,
+        data (what `process` returned), bytes_in, bytes_out, ms."""
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from batchproc.step import Step
@@ -32,7 +32,8 @@ class WorkerSpec:
     plugin_dirs: tuple[str, ...] = ()
     #: Permission bits for new output files (the parent's umask applied to 0o666).
     file_mode: int = 0o644
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: How outputs are checked before they are published: "auto" (the step's cheapest proof) or "full".
+    verify: str = "auto"
 
 
 def build_step(spec: WorkerSpec) -> Step:

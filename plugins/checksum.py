@@ -88,7 +88,7 @@ class Checksum(Step):
 
     def stdout_line(self, result) -> str | None:
         if self.verify is None:
-            return manifest_line(result.extra["digest"], result.input) if result.status == "ok" else None
+            return manifest_line(result.data["digest"], result.input) if result.status == "ok" else None
         if result.status == "ok":
             return check_line(result.input, "OK")
         if result.status == "failed" and result.error != UNLISTED:

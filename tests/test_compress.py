@@ -11,7 +11,7 @@ import pytest
 
 from batchproc import StepError
 from batchproc.execution import run_task
-from batchproc.task import Task
+from batchproc.task import Task, WorkerSpec
 
 TEXT = b"".join(b"line %d of a log that compresses well\n" % i for i in range(5000))
 
@@ -113,7 +113,7 @@ def test_input_removed_only_after_its_output_is_in_place(tmp_path):
             super().after_publish(source, outputs)
 
     (tmp_path / "a.log").write_bytes(TEXT)
-    result = run_task(Watching(keep=False), Task(1, str(tmp_path / "a.log"), (str(tmp_path / "a.log.gz"),)), 0o644)
+    result = run_task(Watching(keep=False), Task(1, str(tmp_path / "a.log"), (str(tmp_path / "a.log.gz"),)), WorkerSpec("compress", {}))
     assert result.status == "ok" and seen == [[True]]
     assert not (tmp_path / "a.log").exists()
 
@@ -127,7 +127,7 @@ def test_a_failed_file_keeps_its_input(tmp_path):
             raise StepError("disk trouble")
 
     (tmp_path / "a.log").write_bytes(TEXT)
-    result = run_task(Failing(keep=False), Task(1, str(tmp_path / "a.log"), (str(tmp_path / "a.log.gz"),)), 0o644)
+    result = run_task(Failing(keep=False), Task(1, str(tmp_path / "a.log"), (str(tmp_path / "a.log.gz"),)), WorkerSpec("compress", {}))
     assert result.status == "failed" and result.error == "disk trouble"
     assert (tmp_path / "a.log").read_bytes() == TEXT
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.log"]  # no output, no temporary

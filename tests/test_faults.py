@@ -60,9 +60,9 @@ def test_quarantined_files_are_skipped_next_time_until_retry_failed(cli, hazard,
 
 
 @pytest.mark.parametrize("command, reason", [
-    ("systemexit", "step hazard raised SystemExit"),
-    ("keyboardinterrupt", "step hazard raised KeyboardInterrupt"),
-    ("unpicklable-error", "Unpicklable: cannot"),
+    ("systemexit", "step hazard tried to exit the worker"),
+    ("keyboardinterrupt", "step hazard was interrupted"),
+    ("unpicklable-error", "step hazard failed unexpectedly: cannot"),
     ("unpicklable-return", "step hazard returned a value that cannot be sent back"),
 ])
 def test_hostile_exceptions_and_values_are_that_files_error(cli, hazard, tmp_path, command, reason):

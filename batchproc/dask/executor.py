@@ -28,7 +28,7 @@ from batchproc.dask.paths import Leftovers, absolute, as_given
 from batchproc.dask.worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
-from batchproc.execution import one_line
+from batchproc.execution import error_text
 from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc.task import Task, WorkerSpec
@@ -197,12 +197,12 @@ class DaskExecutor:
             task = chunk.tasks[0]
             result = failed(task.source, "worker died" if attempts is None else
                             f"worker died (quarantined after {attempts + 1} attempts)", task.output, task.seq)
-            result.extra["quarantined"] = True
+            result.quarantined = True
             yield result
         elif isinstance(error, StepUnavailable):
             raise BatchprocError(str(error))
         elif error is not None:
-            raise BatchprocError(f"a Dask worker cannot run batchproc: {one_line(error)} "
+            raise BatchprocError(f"a Dask worker cannot run batchproc: {error_text(error)} "
                                  "(is the same batchproc installed on every worker?)")
         else:
             raise BatchprocError(f"lost the Dask scheduler {self._where()}: "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 from distributed import get_worker
 
-from batchproc.execution import one_line, run_task
+from batchproc.execution import error_text, run_task
 from batchproc.results import FileResult
 from batchproc.step import Step
 from batchproc.task import Task, WorkerSpec, build_step
@@ -34,7 +35,11 @@ def run_chunk(spec: WorkerSpec, chunk: list[Task], report_each: bool = False) ->
     for task in chunk:
         if report_each or not results:
             worker.log_event(STARTED_TOPIC, (key, task.seq, worker.address, os.getpid()))
-        results.append(run_task(step, task, spec.file_mode))
+        with warnings.catch_warnings(record=True) as said:  # threads share a process here
+            warnings.simplefilter("always")
+            result = run_task(step, task, spec)
+        result.warnings = list(dict.fromkeys(str(w.message) for w in said))
+        results.append(result)
     return results
 
 
@@ -46,7 +51,7 @@ def _step_for(spec: WorkerSpec, address: str) -> Step:
         try:
             step = build_step(spec)
         except Exception as error:
-            raise StepUnavailable(f"Dask worker {address} cannot start the step: {one_line(error)}") from None
+            raise StepUnavailable(f"Dask worker {address} cannot start the step: {error_text(error)}") from None
         _local.step = cached = (spec, step)
     return cached[1]
 
