@@ -22,7 +22,7 @@ def _show_version(value: bool) -> None:
 def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
     """The typer application: one sub-command per installed step, plus `plugins`."""
     from batchproc.commands import step_command
-    from batchproc.registry import load_registry
+    from batchproc.registry import activate
 
     app = typer.Typer(
         help="Process whole trees of files in parallel: safely, incrementally, fast.\n\n"
@@ -33,7 +33,7 @@ def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    registry = load_registry(plugin_dirs)
+    registry = activate(plugin_dirs)
     for warning in registry.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
 
@@ -102,8 +102,6 @@ def run(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
     try:
         plugin_dirs = plugin_dirs_from(args)
-        if plugin_dirs:  # for this process and its workers alike
-            os.environ["BATCHPROC_PLUGIN_DIRS"] = os.pathsep.join(plugin_dirs)
         command = typer.main.get_command(build_app(plugin_dirs))
         code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()

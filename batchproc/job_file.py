@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,30 +97,3 @@ def _locate(item: str, folders: dict[str, str], base: str) -> str:
     if head in folders:
         return os.path.join(folders[head], rest) if rest else folders[head]
     return _resolve(base, item)
-
-
-def option_names(parameters) -> dict[str, str]:
-    """Map every spelling a job file may use (max, max-pixels, max_pixels) to a parameter name."""
-    names = {}
-    for parameter in parameters:
-        names[parameter.name] = parameter.name
-        for extra in typing.get_args(parameter.annotation)[1:]:
-            # In Annotated form typer keeps the first declaration as the "default".
-            declarations = [getattr(extra, "default", None), *(getattr(extra, "param_decls", None) or ())]
-            for declaration in declarations:
-                if isinstance(declaration, str) and declaration.startswith("--"):
-                    for spelling in declaration[2:].split("/"):
-                        names[spelling.lstrip("-")] = parameter.name
-                        names[spelling.lstrip("-").replace("-", "_")] = parameter.name
-    return names
-
-
-def translate(values: dict[str, Any], parameters, what: str) -> dict[str, Any]:
-    """Option values keyed by parameter name; an unknown key is a UsageError."""
-    names = option_names(parameters)
-    translated = {}
-    for key, value in values.items():
-        if key not in names:
-            raise UsageError(f"{what}: unknown option {key!r}")
-        translated[names[key]] = value
-    return translated

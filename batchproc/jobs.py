@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
-from batchproc.commands import RUN_PARAMETERS, _step_parameters, run_step
-from batchproc.job_file import Job, load_jobs, translate
-from batchproc.errors import BatchprocError, ExitCode, UsageError
+from batchproc.commands import run_step
+from batchproc.errors import BatchprocError, ExitCode, UsageError, print_error
+from batchproc.job_file import Job, load_jobs
+from batchproc.options import RunOptions
+from batchproc.run_flags import RUN_PARAMETERS
+from batchproc.step_options import step_parameters, translate
 
 
 def run_job_file(path: str, registry, plugin_dirs: tuple[str, ...], *, only=(), dry_run=False,
@@ -21,15 +22,15 @@ def run_job_file(path: str, registry, plugin_dirs: tuple[str, ...], *, only=(), 
     for job in jobs:
         if only and job.name not in only:
             continue
-        step_class, options, run = _prepare(job, registry)
+        step_class, options, run = _prepare(job, registry, plugin_dirs)
         if dry_run:
-            run["dry_run"] = True
+            run = run.replace(dry_run=True)
         if quiet:
-            run["quiet"] = True
+            run = run.replace(quiet=True)
         try:
-            code = run_step(step_class, options, run, plugin_dirs, label=f"{job.name} ({job.step})")
+            code = run_step(step_class, options, run, label=f"{job.name} ({job.step})")
         except BatchprocError as error:  # one job's trouble (a lock held, say) never stops the next
-            print(f"Error: job {job.name}: {error}", file=sys.stderr)
+            print_error(f"job {job.name}: {error}")
             code = error.exit_code
         worst = max(worst, code)
         if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.BROKEN_PIPE):
@@ -37,7 +38,7 @@ def run_job_file(path: str, registry, plugin_dirs: tuple[str, ...], *, only=(), 
     return int(worst)
 
 
-def _prepare(job: Job, registry):
+def _prepare(job: Job, registry, plugin_dirs: tuple[str, ...]):
     step_class = registry.steps.get(job.step)
     if step_class is None:
         raise UsageError(f"job {job.name}: no step named {job.step!r} is installed "
@@ -45,6 +46,7 @@ def _prepare(job: Job, registry):
     if job.chain:
         options = {"steps": job.chain}
     else:
-        options = translate(job.options, _step_parameters(step_class), f"job {job.name}")
-    run = translate(job.run, RUN_PARAMETERS, f"job {job.name}")
-    return step_class, options, run
+        options = translate(job.options, step_parameters(step_class), f"job {job.name}")
+    values = translate(job.run, RUN_PARAMETERS, f"job {job.name}")
+    return step_class, options, RunOptions.from_values({**values, "plugin_dirs": plugin_dirs},
+                                                       what=f"job {job.name}")

@@ -48,6 +48,14 @@ class OutputLayout:
         relfolder = os.path.dirname(found.relpath) if found.root else _loose_folder(found.path, self.out)
         return os.path.join(root, relfolder, output_name)
 
+    def output_folders(self, args: list[str]) -> list[str]:
+        """The folders outputs go to, for the arguments given (never walked as inputs)."""
+        if not self.writes or self.in_place:
+            return []
+        if self.out is not None:
+            return [self.out]
+        return [sibling_folder(path, self.suffix) for path in args if os.path.isdir(path)]
+
     def check_roots(self, roots: list[str]) -> None:
         """Refuse an --out that would overwrite its inputs."""
         if self.out is None or self.in_place:

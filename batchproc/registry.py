@@ -12,6 +12,7 @@ from pathlib import Path
 import pluggy
 
 from batchproc import hookspecs
+from batchproc.options import BUILT_IN_COMMANDS, taken_option_names
 
 ENTRY_POINT_GROUP = "batchproc"
 hookimpl = pluggy.HookimplMarker("batchproc")
@@ -26,13 +27,24 @@ class Registry:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_registry(plugin_dirs: tuple[str, ...] | None = None) -> Registry:
-    """Load every plugin (entry points, then `.py` files in plugin_dirs) and collect its steps.
+_active: Registry | None = None
 
-    Without plugin_dirs, the folders in BATCHPROC_PLUGIN_DIRS: the CLI puts the --plugin-dir
-    folders there, so steps that look up other steps (chain) find the same ones."""
-    if plugin_dirs is None:
-        plugin_dirs = tuple(f for f in os.environ.get("BATCHPROC_PLUGIN_DIRS", "").split(os.pathsep) if f)
+
+def activate(plugin_dirs: tuple[str, ...] = ()) -> Registry:
+    """Load the steps this process works with (the CLI and every worker call this with their
+    explicit plugin folders), for steps that look others up (chain) through `current()`."""
+    global _active
+    _active = load_registry(plugin_dirs)
+    return _active
+
+
+def current() -> Registry:
+    """The steps this process activated (the installed ones, if it activated none)."""
+    return _active if _active is not None else activate()
+
+
+def load_registry(plugin_dirs: tuple[str, ...] = ()) -> Registry:
+    """Load every plugin (entry points, then `.py` files in plugin_dirs) and collect its steps."""
     manager = pluggy.PluginManager("batchproc")
     manager.add_hookspecs(hookspecs)
     registry = Registry()
@@ -62,6 +74,12 @@ def _registrar(registry: Registry, origin: str):
         name = getattr(step_class, "name", "")
         if not name:
             registry.warnings.append(f"plugin {origin}: a step without a name was skipped")
+        elif name in BUILT_IN_COMMANDS:
+            registry.warnings.append(f"plugin {origin}: step {name!r} skipped: {name} is a "
+                                     "batchproc command")
+        elif clash := _clashing_option(step_class):
+            registry.warnings.append(f"plugin {origin}: step {name!r} skipped: its option {clash} "
+                                     "is named like a run option")
         elif name in registry.steps:
             registry.warnings.append(
                 f"plugin {origin}: step {name!r} is already provided by {registry.origins[name]}"
@@ -71,6 +89,18 @@ def _registrar(registry: Registry, origin: str):
             registry.origins[name] = origin
 
     return register
+
+
+def _clashing_option(step_class) -> str | None:
+    """The first of the step's options named like a run option (present or reserved), if any."""
+    from batchproc.step_options import option_names, step_parameters
+
+    try:
+        names = option_names(step_parameters(step_class))
+    except Exception as error:  # an __init__ whose annotations do not resolve
+        return f"(unreadable: {error})"
+    clashes = sorted(set(names) & taken_option_names())
+    return f"--{clashes[0].replace('_', '-')}" if clashes else None
 
 
 def _iter_plugin_modules(plugin_dirs, warnings):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
@@ -13,6 +12,7 @@ from batchproc.errors import ExitCode, UsageError
 from batchproc.budget import FailureBudget
 from batchproc.feed import Feed
 from batchproc.inputs import PathSource
+from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
@@ -21,30 +21,6 @@ from batchproc.step import Step
 from batchproc.stopping import StopControl, handle_signals
 from batchproc.walk import Found, WalkRules, walk
 from batchproc.task import Task, WorkerSpec
-
-
-@dataclass
-class RunOptions:
-    """How to run a batch, beyond the step and its settings."""
-
-    layout: OutputLayout
-    rules: WalkRules = field(default_factory=WalkRules)
-    jobs: int = 1
-    executor: str = "local"
-    #: The Dask scheduler address, for executor "dask".
-    scheduler: str | None = None
-    start_method: str | None = None
-    log_path: str | None = None
-    force: bool = False
-    retry_failed: bool = False
-    #: Only plan: report what would be done and why files would be skipped; touch nothing.
-    dry_run: bool = False
-    timeout: float | None = None
-    #: Extra attempts for a file whose failure may be transient (I/O errors, crashes, timeouts).
-    retries: int = 0
-    #: Stop after this many failures ("10") or this share of the files found ("5%").
-    max_failures: str | None = None
-    plugin_dirs: tuple[str, ...] = ()
 
 
 class Events:
@@ -65,14 +41,16 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     control = control or StopControl()
     if not isinstance(paths, PathSource):
         paths = PathSource(list(paths))
-    executor = make_executor(options, WorkerSpec(step.name, step.settings, options.plugin_dirs,
-                                                 _new_file_mode()))
-    planner = _planner(step, paths, options)
-    feed = Feed()
-    walker = _Walker(paths, options, planner, feed, step.max_chunk)
-    log = RunLog(options.log_path) if options.log_path and not options.dry_run else None
-    summary = Summary()
+    jobs = options.jobs or available_cpus()
     budget = FailureBudget(options.max_failures)
+    layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
+    spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify)
+    executor = make_executor(options, spec, jobs)
+    planner = _planner(step, paths, layout, options)
+    feed = Feed()
+    walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
+    log = RunLog(options.log) if options.log and not options.dry_run else None
+    summary = Summary()
     attempts: dict[int, int] = {}
     started = time.perf_counter()
     reported_total = 0
@@ -115,18 +93,25 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     return summary
 
 
-def _planner(step: Step, paths: PathSource, options: RunOptions) -> Planner:
+def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str]) -> WalkRules:
+    """What the walk takes; the output folders are never walked."""
+    return WalkRules(include=options.include, exclude=options.exclude, max_depth=options.max_depth,
+                     hidden=options.hidden, follow_symlinks=options.follow_symlinks,
+                     prune=frozenset(map(os.path.abspath, layout.output_folders(args))))
+
+
+def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOptions) -> Planner:
     """A planner with the output roots of the folders named up front already locked."""
-    options.layout.check_roots(paths.args)
-    planner = Planner(step, options.layout, force=options.force, retry_failed=options.retry_failed,
+    layout.check_roots(paths.args)
+    planner = Planner(step, layout, force=options.force, retry_failed=options.retry_failed,
                       dry_run=options.dry_run)
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)
-    if options.layout.writes:
+    if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
-                planner.open_root(options.layout.root_for(Found(path, path, "")))
+                planner.open_root(layout.root_for(Found(path, path, "")))
     return planner
 
 
@@ -145,22 +130,20 @@ def _stop_if_hopeless(result, summary, found, budget, control) -> None:
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
 
-def make_executor(options: RunOptions, spec: WorkerSpec):
-    """The executor named by `options.executor`: local processes, or a Dask cluster."""
+def make_executor(options: RunOptions, spec: WorkerSpec, jobs: int):
+    """The executor the options name: local processes, or a Dask cluster."""
+    executor, scheduler = options.where  # checked even for a dry run
     if options.dry_run:
         return PlanOnly()
-    if options.executor == "local":
+    if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, options.jobs, start_method=options.start_method,
-                             timeout=options.timeout)
-    if options.executor == "dask":
-        try:
-            from batchproc.dask.executor import DaskExecutor
-        except ImportError as error:
-            raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
-        return DaskExecutor(spec, options.scheduler, jobs=options.jobs, timeout=options.timeout)
-    raise UsageError(f"unknown executor {options.executor!r}: use local or dask")
+        return LocalExecutor(spec, jobs, start_method=options.start_method, timeout=options.timeout)
+    try:
+        from batchproc.dask.executor import DaskExecutor
+    except ImportError as error:
+        raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
+    return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout)
 
 
 class PlanOnly:
@@ -181,10 +164,11 @@ class PlanOnly:
 class _Walker(threading.Thread):
     """Walks and plans in the background, so work starts before the walk ends."""
 
-    def __init__(self, paths, options: RunOptions, planner: Planner, feed: Feed, max_chunk: int):
+    def __init__(self, paths, rules: WalkRules, planner: Planner, feed: Feed, jobs: int, max_chunk: int):
         super().__init__(name="batchproc-walk", daemon=True)
         self.paths = paths
-        self.options = options
+        self.rules = rules
+        self.jobs = jobs
         self.planner = planner
         self.feed = feed
         self.max_chunk = max_chunk
@@ -194,14 +178,14 @@ class _Walker(threading.Thread):
     def run(self) -> None:
         chunk: list[Task] = []
         try:
-            for folder in walk(self.paths, self.options.rules):
+            for folder in walk(self.paths, self.rules):
                 if self.feed.cancelled:
                     return
                 self.found += len(folder)
                 for item in self.planner.plan_folder(folder):
                     if isinstance(item, Task):
                         chunk.append(item)
-                        if len(chunk) >= chunk_size(self.found, self.options.jobs, self.max_chunk):
+                        if len(chunk) >= chunk_size(self.found, self.jobs, self.max_chunk):
                             self.feed.put_chunk(chunk)
                             chunk = []
                     else:
@@ -222,6 +206,14 @@ def chunk_size(found: int, jobs: int, max_chunk: int) -> int:
     """Files per chunk, grown with the walk: one at first (a quick first result), then up to
     `max_chunk`, keeping about four chunks per worker of what has been found so far."""
     return max(1, min(max_chunk, found // (jobs * 4)))
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects taskset and cgroup-limited affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _new_file_mode() -> int:

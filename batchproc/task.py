@@ -38,9 +38,9 @@ class WorkerSpec:
 
 def build_step(spec: WorkerSpec) -> Step:
     """Load the plugins and build the step with the run's settings."""
-    from batchproc.registry import load_registry
+    from batchproc.registry import activate
 
-    registry = load_registry(spec.plugin_dirs)
+    registry = activate(spec.plugin_dirs)
     try:
         step_class = registry.steps[spec.step_name]
     except KeyError:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import shlex
-import typing
 from typing import Annotated, Any, Iterable, Mapping
 
-import click
 import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
+from batchproc.step_options import parse_words
 from batchproc.image.reading import DEFAULT_MAX_PIXELS
 from batchproc.image import ImageStep, Picture
 
@@ -96,7 +94,7 @@ def chain_text(specs: Iterable[Mapping[str, Any]]) -> str:
 
 def parse_chain(text: str) -> list[ImageStep]:
     """Build the steps of a --steps text: 'resize --max 1280 | convert --format webp'."""
-    from batchproc.registry import load_registry
+    from batchproc import registry
 
     lexer = shlex.shlex(text, posix=True, punctuation_chars="|")
     lexer.whitespace_split = True
@@ -108,44 +106,24 @@ def parse_chain(text: str) -> list[ImageStep]:
     if not groups or len(groups) != words.count("|") + 1 or any(w != "|" and not w.strip("|") for w in words):
         raise UsageError(f"bad --steps {text!r}: expected steps joined by single |, such as "
                          "'resize --max 1280 | convert --format webp'")
-    registry = load_registry()
-    chainable = sorted(name for name, cls in registry.steps.items()
+    installed = registry.current().steps
+    chainable = sorted(name for name, cls in installed.items()
                        if issubclass(cls, ImageStep) and cls is not Chain)
     steps = []
     for name, *args in groups:
-        step_class = registry.steps.get(name)
+        step_class = installed.get(name)
         if step_class is None or name not in chainable:
             raise UsageError(f"--steps: {name!r} is not an image step; these can be chained: "
                              f"{', '.join(chainable)}")
-        options = _parse_options(step_class, args)
+        try:
+            options = parse_words(step_class, args)
+        except UsageError as error:
+            raise UsageError(f"--steps {error}") from None
         try:
             steps.append(step_class(**options))
         except UsageError as error:
             raise UsageError(f"--steps {name}: {error}") from None
     return steps
-
-
-def _parse_options(step_class, args: list[str]) -> dict:
-    """Parse one step's words with the same typer options its own command has."""
-
-    def command(**values):
-        return values
-
-    hints = typing.get_type_hints(step_class.__init__, include_extras=True)
-    parameters = [p.replace(kind=p.KEYWORD_ONLY, annotation=hints.get(p.name, str))
-                  for p in inspect.signature(step_class.__init__).parameters.values()
-                  if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    command.__signature__ = inspect.Signature(parameters)
-    app = typer.Typer(add_completion=False)
-    app.command(step_class.name)(command)
-    try:
-        values = typer.main.get_command(app).main(args=args, prog_name=step_class.name,
-                                                  standalone_mode=False)
-    except click.ClickException as error:
-        raise UsageError(f"--steps {step_class.name}: {' '.join(error.format_message().split())}") from None
-    if not isinstance(values, dict):  # --help printed the step's help instead
-        raise UsageError(f"--steps {step_class.name}: options only (see batchproc {step_class.name} --help)")
-    return values
 
 
 @hookimpl

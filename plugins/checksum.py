@@ -24,7 +24,7 @@ class Checksum(Step):
 
     The manifest goes to stdout in exactly the format sha256sum (sha1sum, md5sum, b2sum)
     writes, odd file names included, so `sha256sum -c` can check it later. No files are
-    written. --verify MANIFEST checks the files it lists instead (relative names from the
+    written. --check MANIFEST (-c, as sha256sum -c) checks the files it lists instead (relative names from the
     current folder, as sha256sum -c does) and prints NAME: OK or NAME: FAILED; any mismatch
     makes the exit code 1.
 
@@ -33,7 +33,7 @@ class Checksum(Step):
     """
 
     name = "checksum"
-    summary = "Print a sha256sum-compatible manifest, or --verify one."
+    summary = "Print a sha256sum-compatible manifest, or --check one."
     output_suffix = None
     max_chunk = 256  # hashing a small file takes microseconds: send many at once
 
@@ -42,18 +42,18 @@ class Checksum(Step):
         algorithm: Annotated[Literal["sha256", "sha1", "md5", "blake2b"], typer.Option(
             "--algorithm", "-a", help="Digest algorithm (blake2b: BLAKE2b-512, as b2sum).",
             rich_help_panel=CHECK)] = "sha256",
-        verify: Annotated[Optional[str], typer.Option(
-            "--verify", "-c", metavar="MANIFEST", help="Check the files this manifest lists.",
+        check: Annotated[Optional[str], typer.Option(
+            "--check", "-c", metavar="MANIFEST", help="Check the files this manifest lists.",
             rich_help_panel=CHECK)] = None,
     ) -> None:
         # Workers rebuild the step elsewhere: give them the manifest wherever they start.
-        verify = os.path.abspath(verify) if verify else None
-        super().__init__(algorithm=algorithm, verify=verify)
+        check = os.path.abspath(check) if check else None
+        super().__init__(algorithm=algorithm, check=check)
         self.algorithm = algorithm
-        self.verify = verify
+        self.check = check
         self._new = getattr(hashlib, algorithm)
         self._local = threading.local()  # one reused read buffer per thread
-        self.expected = read_manifest(verify, algorithm) if verify else None
+        self.expected = read_manifest(check, algorithm) if check else None
         # The engine hands `process` its path as a Path: look names up the same way.
         self._by_path = {os.fspath(Path(name)): digest for name, digest in self.expected.items()} \
             if self.expected else None
@@ -87,7 +87,7 @@ class Checksum(Step):
         return digest.hexdigest()
 
     def stdout_line(self, result) -> str | None:
-        if self.verify is None:
+        if self.check is None:
             return manifest_line(result.data["digest"], result.input) if result.status == "ok" else None
         if result.status == "ok":
             return check_line(result.input, "OK")

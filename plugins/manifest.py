@@ -45,7 +45,7 @@ def read_manifest(path: str, algorithm: str) -> dict[str, str]:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
-        raise UsageError(f"cannot read --verify manifest {path}: {error.strerror}") from None
+        raise UsageError(f"cannot read --check manifest {path}: {error.strerror}") from None
     expected: dict[str, str] = {}
     for number, raw in enumerate(data.split(b"\n"), 1):
         line = os.fsdecode(raw[:-1] if raw.endswith(b"\r") else raw)  # CRLF files too
@@ -54,7 +54,7 @@ def read_manifest(path: str, algorithm: str) -> dict[str, str]:
         name, digest = _parse(line, algorithm, path, number)
         expected[name] = digest.lower()
     if not expected:
-        raise UsageError(f"--verify manifest {path} lists no files")
+        raise UsageError(f"--check manifest {path} lists no files")
     return expected
 
 

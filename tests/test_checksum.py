@@ -1,4 +1,4 @@
-"""The checksum step: manifests byte-identical to coreutils' own, and --verify like sha256sum -c."""
+"""The checksum step: manifests byte-identical to coreutils' own, and --check like sha256sum -c."""
 
 import hashlib
 import shutil
@@ -56,14 +56,14 @@ def test_verify_prints_what_sha256sum_c_prints(batchproc_process, tmp_path):
     folder = odd_tree(tmp_path / "d")
     manifest = coreutils("sha256sum", "--", *sorted(p.name for p in folder.iterdir()), cwd=folder).stdout
     (tmp_path / "d.sha256").write_bytes(manifest)
-    ours = batchproc_process("checksum", "--verify", "../d.sha256", cwd=folder)
+    ours = batchproc_process("checksum", "--check", "../d.sha256", cwd=folder)
     assert ours.exit_code == 0, ours
     theirs = coreutils("sha256sum", "-c", "../d.sha256", cwd=folder)
     assert sorted_lines(ours.stdout) == sorted_lines(theirs.stdout)
 
     (folder / "new\nline.txt").write_bytes(b"changed")
     (folder / "-dash.txt").write_bytes(b"changed too")
-    ours = batchproc_process("checksum", "--verify", "../d.sha256", cwd=folder)
+    ours = batchproc_process("checksum", "--check", "../d.sha256", cwd=folder)
     theirs = coreutils("sha256sum", "-c", "../d.sha256", cwd=folder)
     assert ours.exit_code == 1 and theirs.returncode == 1
     assert sorted_lines(ours.stdout) == sorted_lines(theirs.stdout)
@@ -78,7 +78,7 @@ def test_verify_reports_a_missing_file_like_sha256sum(batchproc_process, tmp_pat
     (folder / "gone.txt").write_bytes(b"gone soon")
     (tmp_path / "m").write_bytes(coreutils("sha256sum", "here.txt", "gone.txt", cwd=folder).stdout)
     (folder / "gone.txt").unlink()
-    ours = batchproc_process("checksum", "--verify", "../m", cwd=folder)
+    ours = batchproc_process("checksum", "--check", "../m", cwd=folder)
     theirs = coreutils("sha256sum", "-c", "../m", cwd=folder)
     assert ours.exit_code == theirs.returncode == 1
     assert sorted_lines(ours.stdout) == sorted_lines(theirs.stdout)  # gone.txt: FAILED open or read
@@ -89,7 +89,7 @@ def test_verify_reads_bsd_tagged_manifests_and_crlf(cli, tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_bytes(b"hello")
     digest = hashlib.md5(b"hello").hexdigest()
     (tmp_path / "tagged.md5").write_bytes(f"MD5 (a.txt) = {digest}\r\n".encode())
-    result = cli("checksum", "--verify", "tagged.md5", "--algorithm", "md5", "--jobs", 1)
+    result = cli("checksum", "--check", "tagged.md5", "--algorithm", "md5", "--jobs", 1)
     assert result.exit_code == 0, result
     assert result.stdout == "a.txt: OK\n"
 
@@ -105,7 +105,7 @@ def test_paths_print_as_given_and_nothing_is_written(cli, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("manifest, options, message", [
-    (None, (), "cannot read --verify manifest"),
+    (None, (), "cannot read --check manifest"),
     (b"", (), "lists no files"),
     (b"not a checksum line\n", (), "line 1 is not a checksum line"),
     (b"%s  a.txt\n" % (b"0" * 32), (), "does not hold a sha256 digest: use --algorithm md5"),
@@ -116,7 +116,7 @@ def test_bad_manifests_are_usage_errors(cli, tmp_path, monkeypatch, manifest, op
     monkeypatch.chdir(tmp_path)
     if manifest is not None:
         (tmp_path / "m").write_bytes(manifest)
-    result = cli("checksum", "--verify", "m", *options)
+    result = cli("checksum", "--check", "m", *options)
     assert result.exit_code == 2
     assert message in result.stderr
 
