@@ -21,6 +21,7 @@ from typing import Iterator
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed
 from batchproc.local_worker import IDLE, serve
+from batchproc.memory import megabytes, resident
 from batchproc.outputs import remove_temporaries
 from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
@@ -40,18 +41,24 @@ class _Worker:
         self.ready = False
         self.chunks: deque[tuple[int, list[Task]]] = deque()
         self.pending: dict[int, Task] = {}
+        #: Why the parent killed it, charged to the file it held; None if it was not killed.
         self.killed_for: str | None = None
+        #: The file it held must not be tried again (it needs more memory than allowed).
+        self.kill_quarantines = False
 
 
 class LocalExecutor:
     """Runs chunks on `jobs` worker processes of this machine."""
 
     def __init__(self, spec: WorkerSpec, jobs: int, *, start_method: str | None = None,
-                 timeout: float | None = None, crash_retries: int = 1) -> None:
+                 timeout: float | None = None, max_memory: int | None = None,
+                 crash_retries: int = 1) -> None:
         self.spec = spec
         self.jobs = max(1, jobs)
         self.context = multiprocessing.get_context(start_method)
         self.timeout = timeout
+        #: Bytes of resident memory a worker may use; one that crosses it is stopped.
+        self.max_memory = max_memory
         self.crash_retries = crash_retries
         # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
         self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
@@ -91,7 +98,7 @@ class LocalExecutor:
                         yield from self._receive(worker, control)
                     if worker.process.sentinel in ready:
                         yield from self._bury(worker, retry, control)
-                self._enforce_timeout()
+                self._enforce_limits()
         except GeneratorExit:  # the caller gave up on us (stdout closed, an error): stop now
             self._kill_all()
             raise
@@ -99,7 +106,8 @@ class LocalExecutor:
             self._shutdown()
 
     def _tick(self) -> float:
-        return 0.05 if self.timeout else 0.2
+        # Memory can grow by gigabytes a second: look often while a file is being worked on.
+        return 0.05 if self.timeout or self.max_memory else 0.2
 
     def _dispatch(self, feed: Feed, retry: deque) -> None:
         # Breadth first: every worker gets a chunk before any gets a second one.
@@ -170,35 +178,45 @@ class LocalExecutor:
         culprit = worker.pending.pop(held, None)
         if culprit is not None:
             _clean_up_after(culprit, worker.process.pid)
-            yield from self._charge(culprit, cause, retry, control, timed_out=worker.killed_for is not None)
+            yield from self._charge(culprit, cause, retry, control, killed=worker.killed_for is not None,
+                                    quarantine=worker.kill_quarantines)
         others = list(worker.pending.values())
         if others:
             retry.append(others)
 
-    def _charge(self, task, cause, retry, control, *, timed_out) -> Iterator[FileResult]:
+    def _charge(self, task, cause, retry, control, *, killed, quarantine) -> Iterator[FileResult]:
+        """A worker died holding `task`: retry a crash once, fail what the parent killed."""
         attempts = self._attempts.get(task.seq, 0) + 1
         self._attempts[task.seq] = attempts
-        if control.draining:
-            yield failed(task.source, cause, task.output, task.seq)
-        elif timed_out or attempts > self.crash_retries:
+        if control.draining or killed:
             result = failed(task.source, cause, task.output, task.seq)
-            if not timed_out:
-                result.error = f"{cause} (quarantined after {attempts} attempts)"
-                result.quarantined = True
+            result.quarantined = quarantine
+            yield result
+        elif attempts > self.crash_retries:
+            result = failed(task.source, f"{cause} (quarantined after {attempts} attempts)",
+                            task.output, task.seq)
+            result.quarantined = True
             yield result
         else:
             retry.appendleft([task])
 
-    def _enforce_timeout(self) -> None:
-        if not self.timeout:
+    def _enforce_limits(self) -> None:
+        """Kill a worker that has spent too long on one file, or uses more memory than allowed."""
+        if not self.timeout and not self.max_memory:
             return
         now = time.monotonic_ns()
-        limit = int(self.timeout * 1e9)
         for worker in self._workers:
-            if worker is None or worker.killed_for:
+            if worker is None or worker.killed_for or not worker.process.is_alive():
                 continue
             held, started = self._slots[2 * worker.index], self._slots[2 * worker.index + 1]
-            if held != IDLE and now - started > limit:
+            if self.max_memory and resident(worker.process.pid) > self.max_memory:
+                if held == IDLE:  # memory kept from an earlier file: start afresh, charge no one
+                    _kill(worker.process)
+                    continue
+                worker.killed_for = f"needs more than {megabytes(self.max_memory)} (--max-memory)"
+                worker.kill_quarantines = True
+                _kill(worker.process)
+            elif self.timeout and held != IDLE and now - started > self.timeout * 1e9:
                 worker.killed_for = f"timed out after {self.timeout:g} s"
                 _kill(worker.process)
 

@@ -12,6 +12,7 @@ from batchproc.errors import ExitCode, UsageError
 from batchproc.budget import FailureBudget
 from batchproc.feed import Feed
 from batchproc.inputs import PathSource
+from batchproc.memory import ceiling
 from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
@@ -138,12 +139,14 @@ def make_executor(options: RunOptions, spec: WorkerSpec, jobs: int):
     if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, jobs, start_method=options.start_method, timeout=options.timeout)
+        return LocalExecutor(spec, jobs, start_method=options.start_method, timeout=options.timeout,
+                             max_memory=ceiling(options.max_memory, jobs))
     try:
         from batchproc.dask.executor import DaskExecutor
     except ImportError as error:
         raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
-    return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout)
+    return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout,
+                        max_memory=ceiling(options.max_memory, jobs))
 
 
 class PlanOnly:

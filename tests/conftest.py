@@ -151,6 +151,10 @@ class Hazard(Step):
             if not os.path.exists(marker):
                 open(marker, "w").close()
                 raise OSError(5, "Input/output error")
+        elif kind == "eat":  # megabytes, really touched, held a while
+            hog = b"\x01" * (int(arg) << 20)
+            time.sleep(3)
+            del hog
         elif kind == "grow":
             with open(source, "a") as handle:
                 handle.write("more")

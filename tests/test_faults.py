@@ -271,3 +271,26 @@ def test_workers_exit_soon_after_the_parent_is_killed(hazard, tmp_path):
     run.kill()
     run.wait()
     assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path)), 5)
+
+
+def test_a_file_that_needs_more_memory_than_allowed_fails_alone_and_fast(cli, hazard, tmp_path):
+    write_files(tmp_path / "in", {"hog.txt": "eat 600", **{f"ok{i}.txt": "fine" for i in range(4)}})
+    started = time.monotonic()
+    result = cli("hazard", tmp_path / "in", "--jobs", 2, "--max-memory", "300M", "--log", tmp_path / "log")
+    assert result.exit_code == 1
+    assert time.monotonic() - started < 10
+    outcome = statuses(tmp_path / "log")
+    assert outcome["hog.txt"] == ("failed", "needs more than 300 MB (--max-memory)")
+    assert [outcome[f"ok{i}.txt"][0] for i in range(4)] == ["ok"] * 4
+    again = cli("hazard", tmp_path / "in", "--jobs", 2, "--max-memory", "300M")
+    assert again.exit_code == 0  # not retried as a crash, nor next time: until it changes
+    assert "1 quarantined" in again.stderr
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "2X", "10k"])
+def test_a_bad_memory_ceiling_is_a_usage_error(cli, hazard, tmp_path, value):
+    write_files(tmp_path / "in", {"a.txt": "fine"})
+    result = cli("hazard", tmp_path / "in", "--max-memory", value)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: bad --max-memory")
+    assert not (tmp_path / "in_out").exists()

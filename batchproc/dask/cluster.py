@@ -20,9 +20,10 @@ CONNECT_TIMEOUT = 10
 
 
 @contextlib.contextmanager
-def connect(scheduler: str | None, jobs: int) -> Iterator[tuple[Client, LocalCluster | None]]:
+def connect(scheduler: str | None, jobs: int, memory_limit: int | None = None
+            ) -> Iterator[tuple[Client, LocalCluster | None]]:
     """A client of the scheduler at `scheduler`, or of a new LocalCluster of `jobs` worker
-    processes (the cluster too, then); closed on the way out. Dask's own log lines stay off the
+    processes of `memory_limit` bytes each (the cluster too, then); closed on the way out. Dask's own log lines stay off the
     terminal meanwhile: every outcome reaches the user as a result or one `Error: ...` line."""
     with _dask_logs_silenced(), contextlib.ExitStack() as stack:
         cluster = None
@@ -34,7 +35,8 @@ def connect(scheduler: str | None, jobs: int) -> Iterator[tuple[Client, LocalClu
                 raise BatchprocError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
         else:
             try:
-                cluster = stack.enter_context(local_cluster(jobs, silence_logs=logging.CRITICAL))
+                cluster = stack.enter_context(local_cluster(jobs, silence_logs=logging.CRITICAL,
+                                                             memory_limit=memory_limit or "auto"))
             except (RuntimeError, OSError, TimeoutError) as error:
                 raise BatchprocError(f"cannot start a local Dask cluster: {error}") from None
             client = Client(cluster, set_as_default=False)

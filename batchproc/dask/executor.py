@@ -55,11 +55,13 @@ class DaskExecutor:
     """Runs chunks on the Dask scheduler at `scheduler`, or on a LocalCluster of `jobs` processes."""
 
     def __init__(self, spec: WorkerSpec, scheduler: str | None = None, *, jobs: int = 1,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, max_memory: int | None = None) -> None:
         self.spec = spec
         self.scheduler = scheduler
         self.jobs = max(1, jobs)
         self.timeout = timeout
+        #: The memory limit of each worker of our own LocalCluster (a scheduler's workers have theirs).
+        self.max_memory = max_memory
         self._client: Client | None = None
         self._cluster: LocalCluster | None = None
         self._run_id = uuid.uuid4().hex[:8]
@@ -73,7 +75,7 @@ class DaskExecutor:
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Yield a result for every task taken from `feed`, in completion order."""
-        with connect(self.scheduler, self.jobs) as (client, cluster):
+        with connect(self.scheduler, self.jobs, self.max_memory) as (client, cluster):
             self._client, self._cluster = client, cluster
             client.subscribe_topic(STARTED_TOPIC, self._note_start)
             self._note_workers()
