@@ -1,9 +1,25 @@
-"""batchproc: a parallel batch file processor for the command line."""
+"""batchproc: a parallel batch file processor for the command line.
 
-__version__ = "0.1.0"
+The interface for plugins is what this package exports (and batchproc.image for picture steps).
+"""
 
-from batchproc.errors import StepError  # noqa: E402
-from batchproc.registry import hookimpl  # noqa: E402
-from batchproc.step import Step  # noqa: E402
+__version__ = "0.2.0"
 
-__all__ = ["Step", "StepError", "hookimpl", "__version__"]
+__all__ = ["Step", "StepError", "Unchanged", "UsageError", "hookimpl", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that `batchproc --help` does not pay for what it does not show.
+    if name == "Step":
+        from batchproc.step import Step
+
+        return Step
+    if name in ("StepError", "Unchanged", "UsageError"):
+        from batchproc import errors
+
+        return getattr(errors, name)
+    if name == "hookimpl":
+        from batchproc.hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'batchproc' has no attribute {name!r}")

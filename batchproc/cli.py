@@ -1,95 +1,108 @@
-"""The command line: typer sub-commands built from the installed steps, and the error edge."""
+"""The command line: one sub-command per installed step (built only when invoked), batchproc's
+own commands, and the error edge where every expected failure becomes one `Error:` line."""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Optional
 
 import click
-import typer
 
 from batchproc import __version__
-from batchproc.errors import BatchprocError, ExitCode
+from batchproc.errors import BatchprocError, ExitCode, print_error
+
+HELP = ("Process whole trees of files in parallel: safely, incrementally, fast.\n\n"
+        "Example: batchproc resize ./imgs --jobs 6")
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+#: batchproc's own commands (batchproc.builtin_commands) and the line `--help` shows for each.
+SUMMARIES = {
+    "plugins": "List the installed steps and the plugin each comes from.",
+    "run": "Run the named jobs of a TOML file, one after another (for cron).",
+}
 
 
-def _show_version(value: bool) -> None:
+class BatchprocGroup(click.Group):
+    """The top-level command. It knows every command's name and summary from the registry
+    (cached), and builds a command's options only when that command runs or shows its help."""
+
+    def __init__(self, plugin_dirs: tuple[str, ...]) -> None:
+        from batchproc.registry import activate
+
+        super().__init__(name="batchproc", help=HELP, no_args_is_help=True, context_settings=CONTEXT,
+                         params=[click.Option(["--version"], is_flag=True, is_eager=True,
+                                              expose_value=False, callback=_show_version,
+                                              help="Show the version and the engines present, and exit."),
+                                 click.Option(["--plugin-dir"], multiple=True, expose_value=False,
+                                              help="Also load the .py plugins in this folder "
+                                              "(repeatable; also BATCHPROC_PLUGIN_DIRS). Only "
+                                              "folders you name are loaded.")])
+        self.plugin_dirs = plugin_dirs
+        self.registry = activate(plugin_dirs)
+        for warning in self.registry.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*SUMMARIES, *self.registry.entries})
+
+    def get_command(self, ctx, name: str) -> click.Command | None:
+        from batchproc.builtin_commands import FACTORIES
+        from batchproc.commands import step_command
+
+        if name in FACTORIES:
+            return _click_command(FACTORIES[name](self.registry, self.plugin_dirs), name, SUMMARIES[name])
+        entry = self.registry.entries.get(name)
+        if entry is None:
+            return None
+        try:
+            step_class = self.registry.step_class(name)
+            command = step_command(step_class, self.plugin_dirs)
+        except Exception as error:  # a plugin broken since it was listed: warn and skip it
+            print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
+            return None
+        return _click_command(command, name, entry.summary)
+
+    def format_commands(self, ctx, formatter) -> None:
+        summaries = {**{n: e.summary for n, e in self.registry.entries.items()}, **SUMMARIES}
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summaries[name]) for name in sorted(summaries)])
+
+
+def _click_command(function, name: str, summary: str) -> click.Command:
+    """A typer-annotated function as a click command."""
+    import typer
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                      context_settings=CONTEXT)
+    app.command(name, help=function.__doc__, short_help=summary)(function)
+    command = typer.main.get_command(app)
+    command.name = name
+    return command
+
+
+def _show_version(ctx, param, value: bool) -> None:
     if value:
         print(f"batchproc {__version__}")
-        raise typer.Exit()
+        print(f"engines: {', '.join(engines())}")
+        ctx.exit()
 
 
-def build_app(plugin_dirs: tuple[str, ...] = ()) -> typer.Typer:
-    """The typer application: one sub-command per installed step, plus `plugins`."""
-    from batchproc.commands import step_command
-    from batchproc.registry import activate
+def engines() -> list[str]:
+    """The image engines present, with their versions."""
+    found = []
+    try:
+        import PIL
 
-    app = typer.Typer(
-        help="Process whole trees of files in parallel: safely, incrementally, fast.\n\n"
-        "Example: batchproc resize ./imgs --jobs 6",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-    registry = activate(plugin_dirs)
-    for warning in registry.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
+        found.append(f"Pillow {PIL.__version__}")
+    except ImportError:
+        found.append("Pillow: missing")
+    try:
+        import pyvips
 
-    @app.callback()
-    def root(
-        version: Annotated[bool, typer.Option(
-            "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")] = False,
-        plugin_dir: Annotated[Optional[list[str]], typer.Option(
-            "--plugin-dir", help="Also load the .py plugins in this folder (repeatable; also "
-            "BATCHPROC_PLUGIN_DIRS). Only folders you name are loaded.")] = None,
-    ):
-        """Process whole trees of files in parallel: safely, incrementally, fast.
-
-        Example: batchproc resize ./imgs --jobs 6
-        """
-
-    @app.command("plugins")
-    def list_plugins():
-        """List the installed steps and the plugin each comes from.
-
-        Example: batchproc plugins
-        """
-        for name in sorted(registry.steps):
-            step_class = registry.steps[name]
-            print(f"{name}\t{registry.origins[name]}\t{step_class.summary}")
-
-    @app.command("run")
-    def run_jobs(
-        config: Annotated[str, typer.Argument(help="A TOML file of named jobs.", show_default=False)],
-        job: Annotated[Optional[list[str]], typer.Option(
-            "--job", help="Run only this job (repeatable). Default: all, in file order.")] = None,
-        dry_run: Annotated[bool, typer.Option(
-            "--dry-run", help="List what each job would do; touch nothing.")] = False,
-        quiet: Annotated[bool, typer.Option(
-            "--quiet", help="Say something only when a job has failures (for cron).")] = False,
-    ):
-        """Run the named jobs of a TOML file, one after another (for cron).
-
-        Each job prints its summary line on stderr; the exit code is the most serious one any
-        job had. See the README for the file's format and a crontab line.
-
-        Example: batchproc run nightly.toml --quiet
-        """
-        from batchproc.jobs import run_job_file
-
-        return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet)
-
-    for name in sorted(registry.steps):
-        step_class = registry.steps[name]
-        try:
-            command = step_command(step_class, plugin_dirs)
-        except Exception as error:  # a broken plugin warns and is skipped
-            print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
-            continue
-        app.command(name, help=command.__doc__, short_help=step_class.summary)(command)
-    return app
+        found.append(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} "
+                     f"(pyvips {pyvips.__version__})")
+    except (ImportError, OSError):
+        found.append("libvips: not installed (pip install 'batchproc[vips]' for the fast engine)")
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,8 +115,7 @@ def run(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
     try:
         plugin_dirs = plugin_dirs_from(args)
-        command = typer.main.get_command(build_app(plugin_dirs))
-        code = command.main(args=args, prog_name="batchproc", standalone_mode=False)
+        code = BatchprocGroup(plugin_dirs).main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)
     except click.exceptions.Abort:
@@ -127,8 +139,10 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line; the traceback is one variable away
         if debug:
             raise
-        return _fail(f"unexpected {type(error).__name__}: {error} (set BATCHPROC_TRACEBACK=1 for "
-                     "the traceback)", ExitCode.ABORTED)
+        from batchproc.execution import error_text
+
+        return _fail(f"batchproc failed unexpectedly: {error_text(error)} (set BATCHPROC_TRACEBACK=1 "
+                     "for the traceback)", ExitCode.ABORTED)
 
 
 #: Raised by click (8.2 and later) for a bare `batchproc`; older clicks print the help themselves.
@@ -151,5 +165,5 @@ def plugin_dirs_from(args: list[str]) -> tuple[str, ...]:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"Error: {message}", file=sys.stderr)
+    print_error(message)
     return code

@@ -45,6 +45,10 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     if options.in_place and step.output_suffix is None:
         raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
     source = PathSource(args, null=options.null, files_from=options.files_from, listed=listed)
+    if options.start_method == "fork" and not options.dry_run:
+        print("Warning: --start-method fork: workers are forked while batchproc's walking thread "
+              "runs; a lock that thread holds at that moment is inherited held and can hang a "
+              "worker. The default, forkserver, cannot.", file=sys.stderr)
     show_bar = (sys.stderr.isatty() and not options.quiet) if options.progress is None else options.progress
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run)

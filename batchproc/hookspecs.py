@@ -3,6 +3,8 @@
 import pluggy
 
 hookspec = pluggy.HookspecMarker("batchproc")
+#: Marks a plugin's hook implementations: `@hookimpl def register_steps(register): ...`
+hookimpl = pluggy.HookimplMarker("batchproc")
 
 
 @hookspec

@@ -47,15 +47,27 @@ class _Worker:
         self.kill_quarantines = False
 
 
+def default_start_method() -> str:
+    """forkserver where it exists (Linux, macOS), else spawn: never fork, because the parent
+    runs a walking thread, and a child forked while a thread holds a lock (the import lock,
+    SQLite's, an allocator's) inherits it held and can hang. Python 3.14 made the same choice."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 class LocalExecutor:
     """Runs chunks on `jobs` worker processes of this machine."""
 
     def __init__(self, spec: WorkerSpec, jobs: int, *, start_method: str | None = None,
-                 timeout: float | None = None, max_memory: int | None = None,
-                 crash_retries: int = 1) -> None:
+                 preload: tuple[str, ...] = (), timeout: float | None = None,
+                 max_memory: int | None = None, crash_retries: int = 1) -> None:
         self.spec = spec
         self.jobs = max(1, jobs)
-        self.context = multiprocessing.get_context(start_method)
+        self.start_method = start_method or default_start_method()
+        self.context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            # Workers fork from a server that has these imported already: they start warm.
+            # (Effective when the server starts: the first run of a process sets it.)
+            self.context.set_forkserver_preload(["batchproc.local_worker", *preload])
         self.timeout = timeout
         #: Bytes of resident memory a worker may use; one that crosses it is stopped.
         self.max_memory = max_memory
@@ -124,7 +136,10 @@ class LocalExecutor:
                 chunk_id = next(self._chunk_ids)
                 worker.chunks.append((chunk_id, chunk))
                 worker.pending.update((task.seq, task) for task in chunk)
-                worker.connection.send((chunk_id, chunk))
+                try:
+                    worker.connection.send((chunk_id, chunk))
+                except OSError:  # it died since we last looked: its sentinel will say so, and
+                    pass  # _bury hands this chunk to another worker
 
     def _start(self, index: int) -> _Worker:
         parent_end, child_end = self.context.Pipe()

@@ -8,6 +8,7 @@ import time
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
+from batchproc import registry
 from batchproc.errors import ExitCode, UsageError
 from batchproc.budget import FailureBudget
 from batchproc.feed import Feed
@@ -45,8 +46,9 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     jobs = options.jobs or available_cpus()
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
-    spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify)
-    executor = make_executor(options, spec, jobs)
+    spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
+                      tuple(registry.current().entries.values()))
+    executor = make_executor(step, options, spec, jobs)
     planner = _planner(step, paths, layout, options)
     feed = Feed()
     walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
@@ -131,7 +133,7 @@ def _stop_if_hopeless(result, summary, found, budget, control) -> None:
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
 
-def make_executor(options: RunOptions, spec: WorkerSpec, jobs: int):
+def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
     """The executor the options name: local processes, or a Dask cluster."""
     executor, scheduler = options.where  # checked even for a dry run
     if options.dry_run:
@@ -139,8 +141,8 @@ def make_executor(options: RunOptions, spec: WorkerSpec, jobs: int):
     if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, jobs, start_method=options.start_method, timeout=options.timeout,
-                             max_memory=ceiling(options.max_memory, jobs))
+        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=step.preload(),
+                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs))
     try:
         from batchproc.dask.executor import DaskExecutor
     except ImportError as error:

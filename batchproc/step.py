@@ -79,6 +79,11 @@ class Step:
         """Called once this file's outputs are renamed into place (compress --no-keep removes
         the input here: never before its output exists). An error fails the file."""
 
+    def preload(self) -> tuple[str, ...]:
+        """Modules worth importing before workers start (their server imports them once,
+        every worker starts with them loaded): the step's own module by default."""
+        return (type(self).__module__,)
+
     def default_paths(self) -> list[str] | None:
         """Paths to process when none are given (checksum --verify reads them from its manifest)."""
         return None

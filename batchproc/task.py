@@ -34,15 +34,19 @@ class WorkerSpec:
     file_mode: int = 0o644
     #: How outputs are checked before they are published: "auto" (the step's cheapest proof) or "full".
     verify: str = "auto"
+    #: Where every installed step lives, as the parent found them (chain looks others up).
+    entries: tuple = ()
 
 
 def build_step(spec: WorkerSpec) -> Step:
-    """Load the plugins and build the step with the run's settings."""
+    """Import the step where the parent found it and build it with the run's settings."""
     from batchproc.registry import activate
 
-    registry = activate(spec.plugin_dirs)
+    registry = activate(spec.plugin_dirs, {entry.name: entry for entry in spec.entries})
     try:
-        step_class = registry.steps[spec.step_name]
-    except KeyError:
-        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker") from None
+        step_class = registry.step_class(spec.step_name)
+    except ImportError as error:
+        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker ({error})") from None
+    if step_class is None:
+        raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker")
     return step_class(**spec.settings)

@@ -111,6 +111,10 @@ class Resize(ImageStep):
     def output_format(self, chosen: str) -> str:
         return chosen if self.output_format_name == "keep" else self.output_format_name
 
+    def preload(self) -> tuple[str, ...]:
+        warm = ("batchproc_plugins.vips_warm",) if self.engine != "pillow" and not self.widths else ()
+        return (*super().preload(), "PIL.Image", "PIL.JpegImagePlugin", *warm)
+
     def process(self, source, target) -> dict:
         if self.engine != "pillow" and not self.widths:
             made = vips_resize.resize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -13,6 +14,11 @@ import pytest
 from installed import write_plugin_package
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# The user's own cache and state never meet the tests' (and the tests never write to them).
+_HOME = tempfile.mkdtemp(prefix="batchproc-tests-")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_HOME, "cache")
+os.environ["XDG_STATE_HOME"] = os.path.join(_HOME, "state")
 
 # Like llm's LLM_LOAD_PLUGINS: third-party plugins installed on the machine never leak into tests.
 os.environ["BATCHPROC_LOAD_PLUGINS"] = ",".join(
@@ -59,6 +65,12 @@ def batchproc_process():
         )
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
+    def python(*args, timeout=120):
+        """The same interpreter with other arguments (text output)."""
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                              timeout=timeout, env=dict(os.environ))
+
+    invoke.python = python
     return invoke
 
 

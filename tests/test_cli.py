@@ -55,8 +55,21 @@ def test_an_empty_folder_is_fine(cli, tmp_path):
     assert result.exit_code == 0 and "resize: 0 ok, 0 skipped, 0 failed" in result.stderr
 
 
-def test_version_and_help(cli):
-    assert cli("--version").stdout == f"batchproc {batchproc.__version__}\n"
+def test_version_lists_the_engines_present(cli):
+    import PIL
+
+    lines = cli("--version").stdout.splitlines()
+    assert lines[0] == f"batchproc {batchproc.__version__}"
+    assert lines[1].startswith(f"engines: Pillow {PIL.__version__}, ")
+    try:
+        import pyvips
+    except (ImportError, OSError):
+        assert "libvips: not installed (pip install 'batchproc[vips]'" in lines[1]
+    else:
+        assert f"(pyvips {pyvips.__version__})" in lines[1]
+
+
+def test_help(cli):
     help_text = cli("resize", "--help").stdout
     assert "Example: batchproc resize ./imgs" in help_text and "--size" in help_text
 

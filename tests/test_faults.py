@@ -221,11 +221,27 @@ def worker_pids(tmp_path):
     return [int(p.name) for p in (tmp_path / "pids").iterdir()]
 
 
+def children(pid):
+    """The processes whose parent is `pid` (a run's forkserver and resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def test_ctrl_c_finishes_files_in_flight_then_a_rerun_continues(hazard, tmp_path):
     write_files(tmp_path / "in", {f"f{i:02}.txt": "sleep 0.4" for i in range(20)})
     (tmp_path / "pids").mkdir()
     run = start_run(tmp_path, "--jobs", 2)
     assert wait_for(lambda: (tmp_path / "log").exists() and (tmp_path / "log").read_text().count("\n") >= 2)
+    helpers = children(run.pid)  # the forkserver (and resource tracker) the workers came from
+    assert helpers
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=20)
     assert run.returncode == 130, err
@@ -236,7 +252,7 @@ def test_ctrl_c_finishes_files_in_flight_then_a_rerun_continues(hazard, tmp_path
     assert all(r["status"] in ("ok", "skipped") for r in records)
     assert len({r["input"] for r in records}) == len(records)  # no file twice
     assert not list((tmp_path / "in_out").glob(".batchproc-*"))  # no temporaries left
-    assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path)), 5)
+    assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path) + helpers), 5)
     write_files(tmp_path / "in", {"added.txt": "fine"})  # resume is keyed by file, not by position
     rerun = subprocess.run([sys.executable, "-m", "batchproc", "hazard", str(tmp_path / "in"), "--jobs", "2",
                             "--pids", str(tmp_path / "pids")], capture_output=True, text=True, timeout=60)
@@ -268,9 +284,10 @@ def test_workers_exit_soon_after_the_parent_is_killed(hazard, tmp_path):
     (tmp_path / "pids").mkdir()
     run = start_run(tmp_path, "--jobs", 2)
     assert wait_for(lambda: len(list((tmp_path / "pids").iterdir())) == 2)
+    helpers = children(run.pid)
     run.kill()
     run.wait()
-    assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path)), 5)
+    assert wait_for(lambda: not any(alive(pid) for pid in worker_pids(tmp_path) + helpers), 5)
 
 
 def test_a_file_that_needs_more_memory_than_allowed_fails_alone_and_fast(cli, hazard, tmp_path):

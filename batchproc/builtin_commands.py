@@ -1,0 +1,50 @@
+"""batchproc's own commands beside the steps: `plugins` and `run` (each built only when invoked)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+def plugins_command(registry):
+    def list_plugins():
+        """List the installed steps and the plugin each comes from.
+
+        Example: batchproc plugins
+        """
+        for name in sorted(registry.entries):
+            entry = registry.entries[name]
+            print(f"{name}\t{entry.origin}\t{entry.summary}")
+
+    return list_plugins
+
+
+def run_command(registry, plugin_dirs: tuple[str, ...]):
+    def run_jobs(
+        config: Annotated[str, typer.Argument(help="A TOML file of named jobs.", show_default=False)],
+        job: Annotated[Optional[list[str]], typer.Option(
+            "--job", help="Run only this job (repeatable). Default: all, in file order.")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="List what each job would do; touch nothing.")] = False,
+        quiet: Annotated[bool, typer.Option(
+            "--quiet", help="Say something only when a job has failures (for cron).")] = False,
+    ):
+        """Run the named jobs of a TOML file, one after another (for cron).
+
+        Each job prints its summary line on stderr; the exit code is the most serious one any
+        job had. See the README for the file's format and a crontab line.
+
+        Example: batchproc run nightly.toml --quiet
+        """
+        from batchproc.jobs import run_job_file
+
+        return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet)
+
+    return run_jobs
+
+
+#: name -> a function of (registry, plugin_dirs) giving the command's function.
+FACTORIES = {
+    "plugins": lambda registry, plugin_dirs: plugins_command(registry),
+    "run": run_command,
+}
