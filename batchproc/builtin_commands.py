@@ -43,8 +43,35 @@ def run_command(registry, plugin_dirs: tuple[str, ...]):
     return run_jobs
 
 
+def state_command():
+    def state(
+        forget: Annotated[Optional[str], typer.Option(
+            "--forget", metavar="FOLDER", help="Forget what was recorded for this output (or "
+            "input) folder: the next run redoes everything there.", show_default=False)] = None,
+        state_dir: Annotated[Optional[str], typer.Option(
+            "--state", help="The state folder to look in. Default: $XDG_STATE_HOME/batchproc "
+            "(~/.local/state/batchproc).", show_default=False)] = None,
+    ):
+        """List what earlier runs recorded (one line per folder), or forget a folder.
+
+        Each line: the folder, whether it holds outputs or (for steps that write no files)
+        inputs, each step's counts, and when it was last written.
+
+        Example: batchproc state --forget ./web
+        """
+        from batchproc.state_listing import forget_folder, list_states
+
+        if forget is not None:
+            forget_folder(forget, state_dir)
+        else:
+            list_states(state_dir)
+
+    return state
+
+
 #: name -> a function of (registry, plugin_dirs) giving the command's function.
 FACTORIES = {
     "plugins": lambda registry, plugin_dirs: plugins_command(registry),
     "run": run_command,
+    "state": lambda registry, plugin_dirs: state_command(),
 }

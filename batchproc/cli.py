@@ -18,6 +18,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 SUMMARIES = {
     "plugins": "List the installed steps and the plugin each comes from.",
     "run": "Run the named jobs of a TOML file, one after another (for cron).",
+    "state": "List what earlier runs recorded, or forget a folder (--forget).",
 }
 
 

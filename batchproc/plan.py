@@ -10,7 +10,9 @@ from collections import Counter
 from batchproc.outputs import OutputLayout
 from batchproc.results import FileResult, failed, skipped
 from batchproc.task import Task
-from batchproc.state import Record, RunLock, StateStore
+from batchproc.run_lock import RunLock
+from batchproc.state import Record, StateStore
+from batchproc.state_dir import StateLocations
 from batchproc.step import Step
 from batchproc.walk import Found
 
@@ -18,10 +20,11 @@ from batchproc.walk import Found
 class Planner:
     """Turns found files into tasks or into results decided up front (skips, refusals)."""
 
-    def __init__(self, step: Step, layout: OutputLayout, *, force: bool = False,
-                 retry_failed: bool = False, dry_run: bool = False) -> None:
+    def __init__(self, step: Step, layout: OutputLayout, states: StateLocations, *,
+                 force: bool = False, retry_failed: bool = False, dry_run: bool = False) -> None:
         self.step = step
         self.layout = layout
+        self.states = states
         self.force = force
         self.retry_failed = retry_failed
         self.dry_run = dry_run
@@ -44,12 +47,30 @@ class Planner:
             store = self._stores.get(root)
             if store is None:
                 if not self.dry_run:
-                    lock = RunLock(root)
+                    lock = RunLock(root, fallback=self.states.lock_file(root))
                     lock.acquire()
                     self._locks[root] = lock
-                store = StateStore(root, create=not self.dry_run)
+                store = self.states.store(root)
                 self._stores[root] = store
             return store
+
+    def _open_inputs(self, root: str) -> StateStore:
+        """The state of a step that writes no files, kept by the input folder (never locked)."""
+        with self._guard:
+            key = ("inputs", root)
+            store = self._stores.get(key)
+            if store is None:
+                store = self._stores[key] = self.states.store(root, kind="inputs")
+            return store
+
+    def state_root(self, found: Found) -> tuple[str, bool] | None:
+        """The folder whose state holds this input's record, and whether it is an output folder."""
+        root = self.layout.root_for(found)
+        if root is not None:
+            return root, True
+        if not self.step.incremental:
+            return None
+        return (found.root or os.path.dirname(found.path) or "."), False
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
@@ -85,7 +106,7 @@ class Planner:
             return decision
         self._seq += 1
         task = Task(self._seq, found.path, targets)
-        self._in_flight[self._seq] = (task, self.layout.root_for(found), found.stat.st_size,
+        self._in_flight[self._seq] = (task, self.state_root(found), found.stat.st_size,
                                       found.stat.st_mtime_ns)
         return task
 
@@ -113,12 +134,13 @@ class Planner:
         return self._in_flight[seq][0]
 
     def _check_state(self, found: Found, targets, existing, shown) -> FileResult | None:
-        root = self.layout.root_for(found)
-        if root is None:
+        where = self.state_root(found)
+        if where is None:
             return None
         folder, name = os.path.split(found.path)
         if folder != self._records_folder:
-            self._records = self.open_root(root).lookup_folder(folder or ".", self.step.name)
+            store = self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
+            self._records = store.lookup_folder(folder or ".", self.step.name)
             self._records_folder = folder
         record = self._records.get(os.fsencode(name))
         if self.retry_failed:
@@ -167,14 +189,16 @@ class Planner:
     def record(self, result: FileResult) -> None:
         """Remember a finished file so the next run can skip or retry it."""
         planned = self._in_flight.pop(result.seq, None)
-        if planned is None or result.status == "skipped" or self.dry_run:
+        # A skip a worker decided (in place, already fits) is as good as done; one it never began is not.
+        seen = result.status != "skipped" or result.fingerprint is not None
+        if planned is None or not seen or self.dry_run:
             return
-        _, root, size, mtime_ns = planned
-        store = self._stores.get(root) if root else None
+        _, where, size, mtime_ns = planned
+        store = None if where is None else self._stores.get(where[0] if where[1] else ("inputs", where[0]))
         if store is None:
             return
         size, mtime_ns = result.fingerprint or (size, mtime_ns)
-        status = "quarantined" if result.quarantined else result.status.value
+        status = "quarantined" if result.quarantined else "ok" if result.status == "skipped" else result.status.value
         output = json.dumps(result.output) if isinstance(result.output, list) else result.output
         with self._guard:
             store.record(os.path.abspath(result.input), self.step.name, Record(
@@ -188,7 +212,8 @@ class Planner:
                 store.close()
             for lock in self._locks.values():
                 lock.release()
-            return [store.failure for store in self._stores.values() if store.failure]
+            problems = [self.states.problem] if self.states.problem and self._stores else []
+            return problems + [store.failure for store in self._stores.values() if store.failure]
 
 
 def _stat(path: str) -> os.stat_result | None:

@@ -20,6 +20,7 @@ from batchproc.plan import Planner
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.runlog import RunLog
 from batchproc.step import Step
+from batchproc.state_dir import StateLocations
 from batchproc.stopping import StopControl, handle_signals
 from batchproc.walk import Found, WalkRules, walk
 from batchproc.task import Task, WorkerSpec
@@ -106,8 +107,8 @@ def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str]) -> Wa
 def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOptions) -> Planner:
     """A planner with the output roots of the folders named up front already locked."""
     layout.check_roots(paths.args)
-    planner = Planner(step, layout, force=options.force, retry_failed=options.retry_failed,
-                      dry_run=options.dry_run)
+    planner = Planner(step, layout, StateLocations(options.state, dry_run=options.dry_run),
+                      force=options.force, retry_failed=options.retry_failed, dry_run=options.dry_run)
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)

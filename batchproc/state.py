@@ -1,18 +1,19 @@
-"""What earlier runs did, kept beside the outputs: incremental skips, resume, and the run lock."""
+"""What earlier runs did with each input: incremental skips and resume (one SQLite file per
+output folder, in the state folder: see batchproc.state_dir)."""
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 import sqlite3
 import time
 import urllib.parse
 from typing import NamedTuple
 
-from batchproc.errors import BatchprocError, RunLockedError
-from batchproc.walk import STATE_FOLDER
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: What the file is about: the folder it keeps the state of ("folder"), and "outputs" or "inputs" ("kind").
+_ABOUT = "CREATE TABLE IF NOT EXISTS about (key TEXT PRIMARY KEY, value TEXT)"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     folder BLOB NOT NULL,
@@ -45,36 +46,46 @@ class Record(NamedTuple):
 
 
 class StateStore:
-    """An SQLite file in `<output root>/.batchproc/`, one row per input and step."""
+    """One SQLite file: a row per input and step, for the folder it is about."""
 
     COMMIT_EVERY = 1.0  # seconds: a crash loses at most this much bookkeeping, never outputs
 
-    def __init__(self, root: str, *, create: bool = True) -> None:
-        self.folder = os.path.join(root, STATE_FOLDER)
-        self.path = os.path.join(self.folder, "state.sqlite")
+    def __init__(self, path: str, folder: str, *, kind: str = "outputs", create: bool = True,
+                 dot_file_locks: bool = False) -> None:
+        self.path = path
+        #: The folder whose state this is (its real path), and whether it holds outputs or inputs.
+        self.about = {"folder": os.path.realpath(folder), "kind": kind}
         self._connection: sqlite3.Connection | None = None
         self._create = create
+        #: On a network file system SQLite's POSIX locks are unreliable: lock with dot-files.
+        self._vfs = "&vfs=unix-dotfile" if dot_file_locks else ""
         self._last_commit = time.monotonic()
         #: Why state stopped being saved (a full disk), if it did; the run itself goes on.
         self.failure: str | None = None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._connection is None:
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}"
             if not self._create:  # a dry run reads what is there and writes nothing
                 if not os.path.exists(self.path):
                     return None
-                uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
-                self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._connection = sqlite3.connect(f"{uri}?mode=ro{self._vfs}", uri=True,
+                                                   check_same_thread=False)
                 return self._connection
-            os.makedirs(self.folder, exist_ok=True)
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
             # One connection, shared by the walking thread (reads) and the result loop (writes):
             # the plain rollback journal is enough, and a read-only open then writes nothing.
-            self._connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._connection = sqlite3.connect(f"{uri}?mode=rwc{self._vfs}", uri=True, timeout=30,
+                                               check_same_thread=False)
             self._connection.execute("PRAGMA synchronous=NORMAL")
             version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:  # state from another version: start afresh (it is a cache)
+            if version == 2:  # the same rows, from before state had its own folder
+                self._connection.executescript(f"{_ABOUT}; PRAGMA user_version = {SCHEMA_VERSION};")
+            elif version != SCHEMA_VERSION:  # state from another version: start afresh (it is a cache)
                 self._connection.executescript(
-                    f"DROP TABLE IF EXISTS files; {_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION};")
+                    f"DROP TABLE IF EXISTS files; {_SCHEMA}; {_ABOUT}; "
+                    f"PRAGMA user_version = {SCHEMA_VERSION};")
+            self._connection.executemany("INSERT OR REPLACE INTO about VALUES (?, ?)", self.about.items())
         return self._connection
 
     def lookup_folder(self, folder: str, step: str) -> dict[bytes, Record]:
@@ -128,33 +139,33 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-class RunLock:
-    """An exclusive lock on an output root; the kernel drops it if its holder dies."""
+class NoState:
+    """Where no state can be kept: nothing is known, nothing is saved (every file is redone)."""
 
-    def __init__(self, root: str) -> None:
-        self.path = os.path.join(root, STATE_FOLDER, "lock")
-        self._fd: int | None = None
+    failure = None
 
-    def acquire(self) -> None:
-        root = os.path.dirname(os.path.dirname(self.path))
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise BatchprocError(f"cannot write to {root}: {error.strerror or error}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise RunLockedError(
-                f"another batchproc run (pid {holder}) is writing to {os.path.dirname(os.path.dirname(self.path))}"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+    def lookup_folder(self, folder: str, step: str) -> dict[bytes, Record]:
+        return {}
 
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    def record(self, input_path: str, step: str, record: Record) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def describe(path: str) -> dict | None:
+    """What a state file holds, for `batchproc state`: its folder, kind and counts per step."""
+    try:
+        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+            about = dict(connection.execute("SELECT key, value FROM about"))
+            counts = connection.execute(
+                "SELECT step, status, COUNT(*) FROM files GROUP BY step, status ORDER BY step, status"
+            ).fetchall()
+    except sqlite3.Error:
+        return None
+    steps: dict[str, dict[str, int]] = {}
+    for step, status, count in counts:
+        steps.setdefault(step, {})[status] = count
+    return {"folder": about.get("folder", "?"), "kind": about.get("kind", "outputs"), "steps": steps}

@@ -32,6 +32,9 @@ class Step:
     version: ClassVar[str] = "1"
     #: Most files worth sending to a worker in one chunk: small for heavy steps, large for light ones.
     max_chunk: ClassVar[int] = 8
+    #: Skip files done before with the same settings. A step that writes no files keeps that
+    #: record by its input folder; checksum turns it off (a manifest is of the files as they are now).
+    incremental: ClassVar[bool] = True
 
     def __init__(self, **settings: Any) -> None:
         self._settings = settings

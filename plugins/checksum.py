@@ -36,6 +36,7 @@ class Checksum(Step):
     summary = "Print a sha256sum-compatible manifest, or --check one."
     output_suffix = None
     max_chunk = 256  # hashing a small file takes microseconds: send many at once
+    incremental = False  # a manifest reads every file as it is now (bit rot keeps size and time)
 
     def __init__(
         self,
