@@ -21,11 +21,15 @@ Relative paths are relative to the file's folder, so a crontab entry works from 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 from batchproc.errors import UsageError
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 PATH_KEYS = ("out", "log", "files_from")
 

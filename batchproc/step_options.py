@@ -12,14 +12,14 @@ from batchproc.errors import UsageError
 
 def step_parameters(step_class) -> list[inspect.Parameter]:
     """The options of a step: the keyword arguments of its __init__, annotations resolved."""
-    init = step_class.__init__
-    hints = typing.get_type_hints(init, include_extras=True)
+    # eval_str resolves postponed annotations as written (typing.get_type_hints on Python 3.10
+    # would wrap `Annotated[...] = None` in an Optional that typer cannot read).
     parameters = []
-    for parameter in inspect.signature(init).parameters.values():
+    for parameter in inspect.signature(step_class.__init__, eval_str=True).parameters.values():
         if parameter.name == "self" or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
             continue
-        parameters.append(parameter.replace(kind=parameter.KEYWORD_ONLY,
-                                            annotation=hints.get(parameter.name, str)))
+        annotation = str if parameter.annotation is parameter.empty else parameter.annotation
+        parameters.append(parameter.replace(kind=parameter.KEYWORD_ONLY, annotation=annotation))
     return parameters
 
 
@@ -58,7 +58,9 @@ def parse_words(step_class, words: list[str]) -> dict[str, Any]:
     def command(**values):
         return values
 
-    command.__signature__ = inspect.Signature(step_parameters(step_class))
+    parameters = step_parameters(step_class)
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
     app = typer.Typer(add_completion=False)
     app.command(step_class.name)(command)
     try:
