@@ -17,8 +17,9 @@ BATCHPROC = "batchproc --jobs 2 (engine auto)"
 BATCHPROC_J1 = "batchproc --jobs 1 (engine auto)"
 BATCHPROC_PILLOW = "batchproc --jobs 2 --engine pillow"
 SHARP = "sharp (node, 2 in flight)"
-PILLOW_POOL = "bare Pillow Pool(2) draft+LANCZOS"
-PILLOW_POOL_1 = "bare Pillow Pool(1) draft+LANCZOS"
+PILLOW_POOL = "bare Pillow Pool(2) draft+LANCZOS box"
+PILLOW_POOL_1 = "bare Pillow Pool(1) draft+LANCZOS box"
+PILLOW_SCRIPT = "bare_pillow_pool.py"
 CHECKSUM = "batchproc checksum"
 CHECKSUM_J1 = "batchproc checksum --jobs 1"
 XARGS_SHA = "find -print0 | xargs -0 -P2 -n 1000 sha256sum"
@@ -46,11 +47,14 @@ def batchproc_resize(cfg: Config, src: Path, jobs: int, engine: str | None) -> C
 
 def bare_pool(src: Path, script: str, jobs: int) -> Callable[[Path], Job]:
     """One of the bare Pool scripts in bench/ over the image task."""
+    size = "{}x{}".format(*SIZE)
+    # The Pillow floor takes positional arguments only, to stay a few lines long.
+    settings = ([size, str(QUALITY), str(jobs)] if script == PILLOW_SCRIPT
+                else ["--size", size, "--quality", str(QUALITY), "--jobs", str(jobs)])
+
     def prepare(run: Path) -> Job:
         out = run / "out"
-        argv = [sys.executable, str(BENCH / script), str(src), str(out), "--size", "{}x{}".format(*SIZE),
-                "--quality", str(QUALITY), "--jobs", str(jobs)]
-        return Job(argv, out)
+        return Job([sys.executable, str(BENCH / script), str(src), str(out), *settings], out)
 
     return prepare
 
@@ -113,8 +117,8 @@ def image_contenders(cfg: Config, src: Path) -> list[Contender]:
         Contender("image", BATCHPROC_J1, batchproc_resize(cfg, src, 1, None), no_bp),
         Contender("image", BATCHPROC_PILLOW, batchproc_resize(cfg, src, JOBS, "pillow"), no_bp),
         Contender("image", SHARP, sharp(cfg, src), no_sharp, role="sharp"),
-        Contender("image", PILLOW_POOL, bare_pool(src, "bare_pillow_pool.py", JOBS), no_pil),
-        Contender("image", PILLOW_POOL_1, bare_pool(src, "bare_pillow_pool.py", 1), no_pil),
+        Contender("image", PILLOW_POOL, bare_pool(src, PILLOW_SCRIPT, JOBS), no_pil),
+        Contender("image", PILLOW_POOL_1, bare_pool(src, PILLOW_SCRIPT, 1), no_pil),
         Contender("image", "bare pyvips Pool(2) shrink+lanczos3", bare_pool(src, "bare_pyvips_pool.py", JOBS), no_vips),
         Contender("image", "vipsthumbnail | xargs -P2",
                   xargs_tool(src, f"vipsthumbnail --size {size} -o {{vips_out}}", {"VIPS_CONCURRENCY": "1"}),
