@@ -11,6 +11,7 @@ from .config import ALL_TASKS, DEFAULT_BENCH_DIR, DEFAULT_IMAGE, DEFAULT_PEERS, 
 from .machine import load_average, machine_info
 from .noise import describe, snapshot
 from .report import by_task, format_machine, format_table, save_json, save_markdown, table_rows
+from .rounds import adopt_orphans
 from .targets import evaluate_targets, format_scaling, format_targets, scaling_pairs
 from .tasks import TASKS
 from .tools import find_batchproc
@@ -89,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     # PYTHONDONTWRITEBYTECODE would otherwise make every start of a source checkout recompile
     # batchproc (about 35 ms here), which pip-installed copies never do.
     bytecode_off = os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None
+    adopted = adopt_orphans()
     machine = machine_info(cfg)
     if bytecode_off:
         machine["bytecode"] = "PYTHONDONTWRITEBYTECODE was set: unset for the contenders"
+    machine["cpu s"] = ("whole process tree, processes that outlive their parent included (adopted as subreaper)"
+                        if adopted else "waited-for processes only: a forkserver's workers are not counted")
     print(format_machine(machine), end="\n\n")
     if not cfg.batchproc:
         print(f"note: {cfg.batchproc_note}; its contenders are skipped\n")

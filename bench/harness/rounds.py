@@ -1,6 +1,7 @@
 """Timing: one command at a time, contenders alternating round by round."""
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
@@ -13,6 +14,10 @@ from .config import JOB_TIMEOUT, Config
 from .inputs import count_files
 from .records import Contender, Job, Result
 from .tools import tail
+
+# How long the processes a job leaves behind (a forkserver about to exit) may take to end.
+ORPHAN_TIMEOUT = 10
+PR_SET_CHILD_SUBREAPER = 36
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,32 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def adopt_orphans() -> bool:
+    """Become the subreaper of our descendants (Linux). batchproc's forkserver outlives batchproc
+    by a moment and its workers are its children, not batchproc's, so without this their CPU
+    time would never reach RUSAGE_CHILDREN; adopted and reaped here, it does."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> None:
+    """Wait for the adopted descendants of the job that just ended (each job runs alone, so any
+    child left is one of them), up to ORPHAN_TIMEOUT; say so if some outlive it."""
+    deadline = time.monotonic() + ORPHAN_TIMEOUT
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                print(f"  warning: processes outlived their job by over {ORPHAN_TIMEOUT} s", flush=True)
+                return
+            time.sleep(0.005)
+
+
 def time_job(job: Job) -> Timing:
     """Run one job with stdout to /dev/null; its wall and CPU time, or the error."""
     env = {**os.environ, **job.env}
@@ -43,6 +74,7 @@ def time_job(job: Job) -> Timing:
     except OSError as err:
         return Timing(time.perf_counter() - started, None, str(err))
     wall = time.perf_counter() - started
+    reap_orphans()
     # CPU time counts every process of the tree that was waited for: workers, xargs' children.
     cpu = children_cpu() - cpu_before
     return Timing(wall, cpu, "" if proc.returncode == 0 else f"exit {proc.returncode}: {tail(proc.stderr)}")
