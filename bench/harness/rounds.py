@@ -124,6 +124,8 @@ def run_round_robin(cfg: Config, contenders: list[Contender], runs_root: Path, r
                 print(f"  {res.times[-1]:.3f} s" if not res.failed else f"  {res.notes[-1]}", flush=True)
     for res, count in zip(results, counts):
         annotate(cfg, res, count)
+        if res.contender.after:
+            res.contender.after(res)
     return results
 
 
