@@ -21,10 +21,10 @@ DESCRIPTION = """Benchmark batchproc against its peers and print one table of me
 
 batchproc is installed as the README says (--installs): a wheel of the source tree, built once a
 run, into fresh virtual environments: `pip install .` (plain) and `pip install '.[vips]'` (vips);
-`beside` is the batchproc installed beside this Python. The image and startup tasks have rows
-for every install; the other tasks run the first.
+`beside` is the batchproc installed beside this Python. The image, startup and startmethod tasks
+have rows for every install; the other tasks run the first.
 
-Tasks (default: image,small,startup; memory and incremental only when asked for):
+Tasks (default: image,small,startup,startmethod; memory and incremental only when asked for):
   image        100 copies of the 2725x2225 sharp benchmark JPEG -> 720x588 Lanczos, JPEG q80,
                2 workers per contender; PSNR against a full-resolution Pillow LANCZOS reference.
                Pure-CPU spins (1 process twice vs 2 at once) run in the same rounds: the
@@ -32,6 +32,8 @@ Tasks (default: image,small,startup; memory and incremental only when asked for)
   small        sha256 of 20,000 files of 1-4 KB: batchproc checksum vs xargs -P2 / GNU parallel.
   startup      python -c 'import typer', batchproc --help and batchproc resize on an empty folder,
                from each install's environment; python -c pass as floor.
+  startmethod  the image task and the time to the first --json line over the photo tree, under
+               --start-method fork, forkserver and spawn; the differences from fork.
   memory       batchproc checksum over 200,000 empty files: parent peak RSS, time to first line,
                stdout a terminal and a pipe.
   incremental  batchproc resize over 10,000 photo-like 800x600 JPEGs, then re-runs over the

@@ -15,13 +15,14 @@ SIZE = (720, 588)
 QUALITY = 80
 JOBS = 2
 JOB_TIMEOUT = 900
-ALL_TASKS = ("image", "small", "startup", "memory", "incremental")
-DEFAULT_TASKS = ("image", "small", "startup")
+ALL_TASKS = ("image", "small", "startup", "startmethod", "memory", "incremental")
+DEFAULT_TASKS = ("image", "small", "startup", "startmethod")
 # How batchproc is installed for the contenders: the README's `pip install .` and
 # `pip install '.[vips]'` into fresh virtual environments, or the batchproc beside this Python.
 INSTALLS = ("plain", "vips", "beside")
 DEFAULT_INSTALLS = ("plain", "vips")
 INSTALL_LABELS = {"plain": "plain install", "vips": "[vips] install", "beside": ""}
+START_METHODS = ("fork", "forkserver", "spawn")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 # Photo-like inputs of the incremental task: the picture size, and how many distinct pictures
 # the copies cycle through (distinct enough that no two neighbours compress alike).

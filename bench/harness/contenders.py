@@ -44,12 +44,13 @@ def scaling_pairs(cfg: Config) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def batchproc_resize(cfg: Config, src: Path, jobs: int, engine: str | None, bp: Batchproc | None) -> Callable[[Path], Job]:
+def batchproc_resize(cfg: Config, src: Path, jobs: int, engine: str | None, bp: Batchproc | None,
+                     extra: tuple[str, ...] = ()) -> Callable[[Path], Job]:
     """batchproc resize of the image task into a fresh folder, by one install."""
     def prepare(run: Path) -> Job:
         out = run / "out"
         args = ["resize", str(src), "--out", str(out), "--size", "{}x{}".format(*SIZE), "--quality", str(QUALITY),
-                "--jobs", str(jobs), *(["--engine", engine] if engine else [])]
+                "--jobs", str(jobs), *(["--engine", engine] if engine else []), *extra]
         return batchproc_job(cfg, args, out, bp=bp)
 
     return prepare

@@ -15,6 +15,8 @@ class Job:
     out_dir: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    # Time only until the first line on stdout, then close it as `| head -n 1` would.
+    until_first_line: bool = False
 
 
 # How a row reads against another row of its task (Comparison.kind).

@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from .inputs import count_files
 from .records import Contender, Job, Result
 from .tools import tail
 
+# How long a job may take to stop once its stdout is closed.
+STOP_TIMEOUT = 60
 # How long the processes a job leaves behind (a forkserver about to exit) may take to end.
 ORPHAN_TIMEOUT = 10
 PR_SET_CHILD_SUBREAPER = 36
@@ -63,6 +66,8 @@ def reap_orphans() -> None:
 
 def time_job(job: Job) -> Timing:
     """Run one job with stdout to /dev/null; its wall and CPU time, or the error."""
+    if job.until_first_line:
+        return time_first_line(job)
     env = {**os.environ, **job.env}
     cpu_before = children_cpu()
     started = time.perf_counter()
@@ -78,6 +83,35 @@ def time_job(job: Job) -> Timing:
     # CPU time counts every process of the tree that was waited for: workers, xargs' children.
     cpu = children_cpu() - cpu_before
     return Timing(wall, cpu, "" if proc.returncode == 0 else f"exit {proc.returncode}: {tail(proc.stderr)}")
+
+
+def time_first_line(job: Job) -> Timing:
+    """Time a job until its first line on stdout, then close the pipe (as `| head -n 1` does) and
+    wait for it to stop; it may end 0 (done by then) or 141 (stdout closed)."""
+    ours, theirs = os.pipe()
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(job.argv, cwd=job.cwd, env={**os.environ, **job.env}, stdin=subprocess.DEVNULL,
+                                stdout=theirs, stderr=errors)
+        os.close(theirs)
+        first = None
+        try:
+            while first is None and (chunk := os.read(ours, 1 << 16)):
+                if b"\n" in chunk:
+                    first = time.perf_counter() - started
+        finally:
+            os.close(ours)
+        try:
+            code = proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        reap_orphans()
+        errors.seek(0)
+        stderr = errors.read()
+    if first is None or code not in (0, 141):
+        return Timing(time.perf_counter() - started, None, f"exit {code}: {tail(stderr) or 'no line on stdout'}")
+    return Timing(first, None, "")
 
 
 def rounds_for(cfg: Config, contender: Contender) -> int:

@@ -11,6 +11,7 @@ from .memory import memory_task
 from .quality import measure_quality
 from .records import Result
 from .rounds import check_outputs, run_round_robin
+from .start_methods import start_method_task
 from .startup import startup_task
 
 
@@ -40,6 +41,7 @@ TASKS: dict[str, Callable[[Config], list[Result]]] = {
     "image": image_task,
     "small": small_task,
     "startup": startup_task,
+    "startmethod": start_method_task,
     "memory": memory_task,
     "incremental": incremental_task,
 }

@@ -107,10 +107,10 @@ def no_resize(bp: Batchproc | None) -> str:
 
 
 def batchproc_job(cfg: Config, args: list[str], out_dir: Path | None = None, cwd: Path | None = None,
-                  bp: Batchproc | None = None) -> Job:
+                  bp: Batchproc | None = None, until_first_line: bool = False) -> Job:
     """A Job running batchproc (the given install, else the first) with the given arguments."""
     bp = bp or cfg.batchproc
-    return Job([*bp.argv, *args], out_dir=out_dir, env=dict(bp.env), cwd=cwd)
+    return Job([*bp.argv, *args], out_dir=out_dir, env=dict(bp.env), cwd=cwd, until_first_line=until_first_line)
 
 
 def install_suffix(kind: str) -> str:
