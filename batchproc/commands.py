@@ -50,6 +50,8 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
               "runs; a lock that thread holds at that moment is inherited held and can hang a "
               "worker. The default, forkserver, cannot.", file=sys.stderr)
     show_bar = (sys.stderr.isatty() and not options.quiet) if options.progress is None else options.progress
+    if sys.stderr.isatty() and not options.quiet and not options.json_lines:
+        _hint_once(step, options.state)
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run)
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout)
@@ -62,6 +64,30 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
         return ExitCode.BROKEN_PIPE
     report.finish(summary)
     return exit_code(summary)
+
+
+def _hint_once(step, state: str | None) -> None:
+    """Show the step's tip, once per user (remembered in the state folder)."""
+    from batchproc.state_dir import state_home
+
+    text = step.hint()
+    if not text:
+        return
+    marker = os.path.join(state_home(state), "hints-shown")
+    key = f"{step.name}: {text}"
+    try:
+        with open(marker, encoding="utf-8") as handle:
+            if key in handle.read().splitlines():
+                return
+    except OSError:
+        pass
+    print(f"Note: {text}", file=sys.stderr)
+    try:
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker, "a", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+    except OSError:  # nowhere to remember it: it will be said again next time
+        pass
 
 
 def silence_stdout() -> None:

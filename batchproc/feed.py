@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections import deque
 
@@ -127,3 +128,17 @@ class Feed:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def wait_readable(objects, timeout: float | None) -> list:
+    """Those of `objects` (file descriptors, or objects with fileno(): the feed, pipes, process
+    sentinels) ready to read or closed, waiting at most `timeout` seconds. The same as
+    multiprocessing.connection.wait, without importing multiprocessing before it is needed."""
+    poller = select.poll()
+    by_fd = {}
+    for item in objects:
+        fd = item if isinstance(item, int) else item.fileno()
+        by_fd[fd] = item
+        poller.register(fd, select.POLLIN)
+    events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+    return [by_fd[fd] for fd, _ in events]

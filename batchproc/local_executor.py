@@ -10,17 +10,14 @@ charged to that file and the rest of the worker's chunk is handed to another.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import signal
 import time
 from collections import deque
-from multiprocessing.connection import wait
 from typing import Iterator
 
 from batchproc.errors import BatchprocError
-from batchproc.feed import Feed
-from batchproc.local_worker import IDLE, serve
+from batchproc.feed import Feed, wait_readable
 from batchproc.memory import megabytes, resident
 from batchproc.outputs import remove_temporaries
 from batchproc.results import FileResult, failed, not_started
@@ -47,10 +44,16 @@ class _Worker:
         self.kill_quarantines = False
 
 
+#: A slot's value while its worker holds no file.
+IDLE = -1
+
+
 def default_start_method() -> str:
     """forkserver where it exists (Linux, macOS), else spawn: never fork, because the parent
     runs a walking thread, and a child forked while a thread holds a lock (the import lock,
     SQLite's, an allocator's) inherits it held and can hang. Python 3.14 made the same choice."""
+    import multiprocessing
+
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
@@ -62,19 +65,16 @@ class LocalExecutor:
                  max_memory: int | None = None, crash_retries: int = 1) -> None:
         self.spec = spec
         self.jobs = max(1, jobs)
-        self.start_method = start_method or default_start_method()
-        self.context = multiprocessing.get_context(self.start_method)
-        if self.start_method == "forkserver":
-            # Workers fork from a server that has these imported already: they start warm.
-            # (Effective when the server starts: the first run of a process sets it.)
-            self.context.set_forkserver_preload(["batchproc.local_worker", *preload])
+        self.start_method = start_method
+        self.preload = preload
+        #: multiprocessing's context and the shared slots, made when the first worker starts
+        #: (a run with nothing to do never imports multiprocessing).
+        self.context = None
         self.timeout = timeout
         #: Bytes of resident memory a worker may use; one that crosses it is stopped.
         self.max_memory = max_memory
         self.crash_retries = crash_retries
-        # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
-        self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
-        self._stop_flag = self.context.RawValue("b", 0)
+        self._slots = self._stop_flag = None
         self._workers: list[_Worker | None] = [None] * self.jobs
         self._attempts: dict[int, int] = {}
         self._startup_deaths = 0
@@ -90,7 +90,8 @@ class LocalExecutor:
                     yield from self._abort(feed, control)
                     return
                 if control.draining:
-                    self._stop_flag.value = 1
+                    if self._stop_flag is not None:
+                        self._stop_flag.value = 1
                     for task in feed.cancel():
                         yield not_started(task, control.reason)
                     for chunk in retry:
@@ -104,7 +105,7 @@ class LocalExecutor:
                     yield from feed.take_results()
                     return
                 waitables = [feed] + [w.connection for w in busy] + [w.process.sentinel for w in busy]
-                ready = wait(waitables, timeout=self._tick())
+                ready = wait_readable(waitables, timeout=self._tick())
                 for worker in busy:
                     if worker.connection in ready or worker.process.sentinel in ready:
                         yield from self._receive(worker, control)
@@ -141,7 +142,24 @@ class LocalExecutor:
                 except OSError:  # it died since we last looked: its sentinel will say so, and
                     pass  # _bury hands this chunk to another worker
 
+    def _prepare(self) -> None:
+        import multiprocessing
+
+        method = self.start_method or default_start_method()
+        self.context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # Workers fork from a server that has these imported already: they start warm.
+            # (Effective when the server starts: the first run of a process sets it.)
+            self.context.set_forkserver_preload(["batchproc.local_worker", *self.preload])
+        # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
+        self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
+        self._stop_flag = self.context.RawValue("b", 0)
+
     def _start(self, index: int) -> _Worker:
+        from batchproc.local_worker import serve
+
+        if self.context is None:
+            self._prepare()
         parent_end, child_end = self.context.Pipe()
         process = self.context.Process(
             target=serve,
@@ -217,7 +235,7 @@ class LocalExecutor:
 
     def _enforce_limits(self) -> None:
         """Kill a worker that has spent too long on one file, or uses more memory than allowed."""
-        if not self.timeout and not self.max_memory:
+        if (not self.timeout and not self.max_memory) or self._slots is None:
             return
         now = time.monotonic_ns()
         for worker in self._workers:

@@ -14,10 +14,9 @@ from multiprocessing.connection import wait
 from batchproc.results import FileResult
 from batchproc.capture import Capture
 from batchproc.execution import error_text, run_task
+from batchproc.local_executor import IDLE
 from batchproc.task import WorkerSpec, build_step
 
-#: A slot's value while its worker holds no file.
-IDLE = -1
 
 
 def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:

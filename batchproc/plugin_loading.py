@@ -24,8 +24,8 @@ FILE_MODULE_PREFIX = "batchproc_local_"
 
 def collect_steps(plugin_dirs: tuple[str, ...]):
     """(step classes by name with where each came from, warnings, the files that were read)."""
-    manager = pluggy.PluginManager("batchproc")
-    manager.add_hookspecs(hookspecs)
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    hookspecs.add_hookspecs(manager)
     warnings: list[str] = []
     origins = {}
     before = set(sys.modules)

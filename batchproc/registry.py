@@ -8,11 +8,11 @@ removed), and each plugin's source files (a plugin edited under `pip install -e`
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
 import sys
+import zlib
 from dataclasses import asdict, dataclass, field
 
 #: Bump when the cache's layout changes.
@@ -117,8 +117,9 @@ def _cache_path(plugin_dirs: tuple[str, ...]) -> str | None:
     if os.environ.get("BATCHPROC_NO_CACHE") or base.startswith("~"):
         return None
     key = json.dumps([sys.executable, _import_path(), plugin_dirs, os.environ.get("BATCHPROC_LOAD_PLUGINS")])
-    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return os.path.join(base, "batchproc", f"steps-{digest}.json")
+    # A name, not a secret: a collision only costs a rebuild (the signature is checked anyway).
+    digest = zlib.crc32(key.encode("utf-8", "surrogateescape"))
+    return os.path.join(base, "batchproc", f"steps-{digest:08x}.json")
 
 
 def _import_path() -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
+import threading
 import os
 from typing import Any
 
@@ -14,14 +14,14 @@ class RunLog:
     """Appends JSON Lines records to a file.
 
     Only the parent process writes (workers send their results to it), so a worker killed at any
-    moment can never hold the lock. The lock serialises the parent's own writers; `flock`
+    moment can never hold the lock. A thread lock serialises the parent's own writers; `flock`
     keeps two batchproc processes that share one log file from interleaving.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._lock = multiprocessing.Lock()
+        self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
         data = (json_line(record) + "\n").encode("utf-8")

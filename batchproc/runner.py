@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
 from batchproc import registry
 from batchproc.errors import ExitCode, UsageError
 from batchproc.budget import FailureBudget
-from batchproc.feed import Feed
+from batchproc.feed import Feed, wait_readable
 from batchproc.inputs import PathSource
 from batchproc.memory import ceiling
 from batchproc.options import RunOptions
@@ -164,7 +163,7 @@ class PlanOnly:
             if feed.exhausted or control.draining:
                 yield from feed.take_results()
                 return
-            wait([feed], timeout=0.2)
+            wait_readable([feed], timeout=0.2)
 
 
 class _Walker(threading.Thread):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import time
-import urllib.parse
 from typing import NamedTuple
 
 
@@ -55,7 +53,7 @@ class StateStore:
         self.path = path
         #: The folder whose state this is (its real path), and whether it holds outputs or inputs.
         self.about = {"folder": os.path.realpath(folder), "kind": kind}
-        self._connection: sqlite3.Connection | None = None
+        self._connection = None
         self._create = create
         #: On a network file system SQLite's POSIX locks are unreliable: lock with dot-files.
         self._vfs = "&vfs=unix-dotfile" if dot_file_locks else ""
@@ -63,8 +61,11 @@ class StateStore:
         #: Why state stopped being saved (a full disk), if it did; the run itself goes on.
         self.failure: str | None = None
 
-    def _connect(self) -> sqlite3.Connection | None:
+    def _connect(self):
         if self._connection is None:
+            import sqlite3
+            import urllib.parse
+
             uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}"
             if not self._create:  # a dry run reads what is there and writes nothing
                 if not os.path.exists(self.path):
@@ -113,14 +114,14 @@ class StateStore:
             )
             if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
                 self.commit()
-        except (sqlite3.Error, OSError) as error:
+        except (_sqlite_error(), OSError) as error:
             self._fail(error)
 
     def commit(self) -> None:
         if self._connection is not None and self.failure is None:
             try:
                 self._connection.commit()
-            except (sqlite3.Error, OSError) as error:
+            except (_sqlite_error(), OSError) as error:
                 self._fail(error)
             self._last_commit = time.monotonic()
 
@@ -133,6 +134,12 @@ class StateStore:
             self.commit()
             self._connection.close()
             self._connection = None
+
+
+def _sqlite_error():
+    import sqlite3
+
+    return sqlite3.Error
 
 
 def _text(value: str) -> str:
@@ -156,6 +163,9 @@ class NoState:
 
 def describe(path: str) -> dict | None:
     """What a state file holds, for `batchproc state`: its folder, kind and counts per step."""
+    import sqlite3
+    import urllib.parse
+
     try:
         uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:

@@ -87,6 +87,11 @@ class Step:
         every worker starts with them loaded): the step's own module by default."""
         return (type(self).__module__,)
 
+    def hint(self) -> str | None:
+        """A tip shown once, on a terminal, before the first run of this step (resize: how to
+        get the faster engine), or None."""
+        return None
+
     def default_paths(self) -> list[str] | None:
         """Paths to process when none are given (checksum --verify reads them from its manifest)."""
         return None

@@ -111,6 +111,12 @@ class Resize(ImageStep):
     def output_format(self, chosen: str) -> str:
         return chosen if self.output_format_name == "keep" else self.output_format_name
 
+    def hint(self) -> str | None:
+        if self.engine == "auto" and not vips_resize.available():
+            return ("resize runs on Pillow here: pip install 'batchproc[vips]' adds libvips, about "
+                    "twice as fast on JPEG, PNG and WebP (batchproc --version lists the engines)")
+        return None
+
     def preload(self) -> tuple[str, ...]:
         warm = ("batchproc_plugins.vips_warm",) if self.engine != "pillow" and not self.widths else ()
         return (*super().preload(), "PIL.Image", "PIL.JpegImagePlugin", *warm)

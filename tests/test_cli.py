@@ -87,3 +87,37 @@ def test_python_dash_m_works(tmp_path):
     completed = subprocess.run([sys.executable, "-m", "batchproc", "--version"],
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0 and completed.stdout.startswith("batchproc ")
+
+
+def test_a_pillow_only_install_says_once_on_a_terminal_how_to_get_the_fast_engine(tmp_path):
+    """In a pseudo-terminal, as a person would see it; never in a pipe."""
+    import os
+    import pty
+
+    script = ("import sys; from batchproc_plugins import vips_resize; vips_resize.available = lambda: False; "
+              "from batchproc.cli import run; sys.exit(run(sys.argv[1:]))")
+    write_tree(tmp_path / "in", {"a.jpg": (64, 48)})
+
+    def on_a_terminal(*args):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.executable, [sys.executable, "-c", script, *map(str, args)])
+        output = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        os.waitpid(pid, 0)
+        return output.decode(errors="replace")
+
+    first = on_a_terminal("resize", tmp_path / "in", "--out", tmp_path / "a", "--jobs", 1)
+    assert first.count("pip install 'batchproc[vips]'") == 1
+    second = on_a_terminal("resize", tmp_path / "in", "--out", tmp_path / "b", "--jobs", 1)
+    assert "batchproc[vips]" not in second
+    piped = subprocess.run([sys.executable, "-c", script, "resize", str(tmp_path / "in"), "--out",
+                            str(tmp_path / "c"), "--jobs", "1"], capture_output=True, text=True)
+    assert piped.returncode == 0 and "batchproc[vips]" not in piped.stderr

@@ -126,3 +126,21 @@ def test_a_plugin_taking_a_reserved_name_is_reported_never_dropped_silently(cli,
     assert any("clash" in line and "--watch" in line and "run option" in line for line in warnings), warnings
     assert any("'exec'" in line and "batchproc command" in line for line in warnings), warnings
     assert "\nclash\t" not in "\n" + result.stdout and "\nexec\t" not in "\n" + result.stdout
+
+
+@pytest.mark.parametrize("options", [{}, {"tryfirst": True}, {"specname": "register_steps", "trylast": True}])
+def test_hookimpl_marks_a_function_exactly_as_pluggy_would(options):
+    import pluggy
+
+    from batchproc import hookimpl
+
+    def ours():
+        pass
+
+    def theirs():
+        pass
+
+    hookimpl(**options)(ours)
+    pluggy.HookimplMarker("batchproc")(**options)(theirs)
+    assert ours.batchproc_impl == theirs.batchproc_impl
+    assert hookimpl(ours) is ours
