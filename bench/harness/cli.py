@@ -20,7 +20,7 @@ from .tasks import TASKS
 DESCRIPTION = """Benchmark batchproc against its peers and print one table of medians, ratios and PSNR.
 
 batchproc is installed as the README says (--installs): a wheel of the source tree, built once a
-run, into fresh virtual environments: `pip install .` (plain) and `pip install '.[vips]'` (vips);
+run, into fresh virtual environments: `pip install '.[vips]'` (vips) and `pip install .` (plain);
 `beside` is the batchproc installed beside this Python. The image, startup and startmethod tasks
 have rows for every install; the other tasks run the first.
 

@@ -20,7 +20,7 @@ DEFAULT_TASKS = ("image", "small", "startup", "startmethod")
 # How batchproc is installed for the contenders: the README's `pip install .` and
 # `pip install '.[vips]'` into fresh virtual environments, or the batchproc beside this Python.
 INSTALLS = ("plain", "vips", "beside")
-DEFAULT_INSTALLS = ("plain", "vips")
+DEFAULT_INSTALLS = ("vips", "plain")  # the README's first command installs '.[vips]'
 INSTALL_LABELS = {"plain": "plain install", "vips": "[vips] install", "beside": ""}
 START_METHODS = ("fork", "forkserver", "spawn")
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
