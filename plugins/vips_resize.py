@@ -11,55 +11,32 @@ import errno
 import os
 
 from batchproc.errors import StepError
+from batchproc.image import vips
+from batchproc.image.vips import available
 
-#: libvips loaders this engine may use: the same formats the Pillow engine decodes, no others.
-LOADERS = {"jpegload": "jpeg", "jpegload_source": "jpeg", "pngload": "png",
-           "pngload_source": "png", "webpload": "webp", "webpload_source": "webp"}
-SAVERS = {"jpeg", "png", "webp"}
+#: The formats this engine reads and writes: the ones it handles exactly like Pillow.
+FORMATS = {"jpeg", "png", "webp"}
 _FILTERS = {"lanczos": "lanczos3", "bicubic": "cubic", "bilinear": "linear", "nearest": "nearest"}
 
-_pyvips = None
-
-
-def available() -> bool:
-    """True if pyvips imports (it brings its own libvips with pyvips-binary)."""
-    return _load() is not None
-
-
-def _load():
-    global _pyvips
-    if _pyvips is None:
-        # One libvips thread per worker process: batchproc already runs one process per core.
-        os.environ.setdefault("VIPS_CONCURRENCY", "1")
-        try:
-            import pyvips
-        except (ImportError, OSError):
-            _pyvips = False
-            return None
-        pyvips.cache_set_max(0)  # every file is new: libvips' operation cache only costs memory
-        _pyvips = pyvips
-    return _pyvips or None
+__all__ = ["available", "resize"]
 
 
 def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, background: str,
            resample: str, max_pixels: int) -> dict | None:
     """Resize like the Pillow engine would, or return None if this job is not one for libvips."""
-    pyvips = _load()
-    if pyvips is None or fmt not in SAVERS or resample not in _FILTERS \
-            or not (_utf8(source) and _utf8(target)):  # libvips takes UTF-8 names only
+    pyvips = vips.load()
+    if pyvips is None or fmt not in FORMATS or resample not in _FILTERS or not vips.utf8(target):
         return None
-    try:
-        header = pyvips.Image.new_from_file(str(source))
-    except pyvips.Error:
-        return None  # let Pillow say what is wrong with it, in its words
-    if LOADERS.get(header.get("vips-loader")) is None or _field(header, "n-pages", 1) > 1 \
+    header = vips.open_header(source)  # None: let Pillow say what is wrong with it, in its words
+    if header is None or vips.LOADERS[header.get("vips-loader")] not in FORMATS \
+            or vips.field(header, "n-pages", 1) > 1 \
             or header.interpretation == "cmyk" or header.format != "uchar":
         return None
     width, height = header.width, header.height
     if width * height > max_pixels:
         raise StepError(f"too many pixels: {width}x{height} is {width * height / 1e6:.0f} MP, "
                         f"over --max-pixels {max_pixels / 1e6:.0f} MP")
-    turn = _field(header, "orientation", 1)
+    turn = vips.field(header, "orientation", 1)
     sideways = turn in (5, 6, 7, 8)
     (new_w, new_h), crop = geometry.plan(*((height, width) if sideways else (width, height)))
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
@@ -111,18 +88,6 @@ def _translate(error, target) -> Exception:
         if os.strerror(number) in message:
             return OSError(number, os.strerror(number), str(target))
     return StepError(f"truncated or corrupt image ({message.strip().splitlines()[0]})")
-
-
-def _utf8(path) -> bool:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _field(image, name: str, default):
-    return image.get(name) if image.get_typeof(name) else default
 
 
 def _save_options(fmt: str, quality: int, strip: bool) -> dict:
