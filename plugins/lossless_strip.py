@@ -23,17 +23,16 @@ _GIF_KEPT_APPS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")  # looping
 def strip_file(kind: str, data: bytes, *, keep_icc: bool, orientation: int = 1) -> bytes:
     """`data` without EXIF (GPS included), XMP, IPTC, comments and text; the ICC profile only if
     `keep_icc`. An EXIF orientation other than 1 survives alone, so the picture stays upright."""
-    strip = {"JPEG": _strip_jpeg, "MPO": _strip_jpeg, "PNG": _strip_png, "WEBP": _strip_webp,
-             "GIF": _strip_gif}[kind]
+    strip = {"jpeg": _strip_jpeg, "png": _strip_png, "webp": _strip_webp, "gif": _strip_gif}[kind]
     try:
         return strip(data, keep_icc, orientation)
     except (IndexError, struct.error):
-        raise StepError(f"truncated or corrupt {kind} file") from None
+        raise StepError(f"truncated or corrupt {kind.upper()} file") from None
 
 
 def can_strip(kind: str) -> bool:
-    """True if `strip_file` can handle this Pillow format without decoding."""
-    return kind in ("JPEG", "MPO", "PNG", "WEBP", "GIF")
+    """True if `strip_file` can handle this format (batchproc's name) without decoding."""
+    return kind in ("jpeg", "png", "webp", "gif")
 
 
 def orientation_exif(orientation: int) -> bytes:

@@ -40,6 +40,8 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     sideways = turn in (5, 6, 7, 8)
     (new_w, new_h), crop = geometry.plan(*((height, width) if sideways else (width, height)))
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
+    if (stored_w, stored_h) == (width, height) and not crop and turn == 1:
+        return None  # nothing to resize: the pipeline decides whether anything needs doing
     try:
         image = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
         if turn != 1:
@@ -81,17 +83,22 @@ def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str,
 
 
 def _translate(error, target) -> Exception:
-    """libvips reports write failures as text: a full disk must still read as one (OSError with
-    its errno, so the run stops early); anything else is a problem with the picture."""
-    message = str(error)
+    """libvips reports failures as text: a full disk must still read as one (OSError with its
+    errno, so the run stops early); anything else is a problem with the picture, in words."""
+    message = f"{error.message}\n{getattr(error, 'detail', '') or ''}"
     for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
         if os.strerror(number) in message:
             return OSError(number, os.strerror(number), str(target))
-    return StepError(f"truncated or corrupt image ({message.strip().splitlines()[0]})")
+    detail = (getattr(error, "detail", "") or "").strip().splitlines()
+    if "premature end" in message.lower() or "truncated" in message.lower():
+        return StepError("truncated image")
+    reason = detail[0].split(":", 1)[-1].strip() if detail else ""
+    return StepError(f"corrupt image ({reason})" if reason else "corrupt image")
 
 
 def _save_options(fmt: str, quality: int, strip: bool) -> dict:
-    options = {"keep": "none"} if strip else {}
+    # What the Pillow engine carries too: EXIF, XMP, ICC profile; never a PNG's text chunks.
+    options = {"keep": "none" if strip else "exif,xmp,icc"}
     if fmt in ("jpeg", "webp"):
         options["Q"] = quality
     else:

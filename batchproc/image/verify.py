@@ -1,0 +1,122 @@
+"""Checking that an image output reads back before it is published.
+
+The default check opens each output, compares what the pipeline wrote (format, size, frame or
+page count, mode) with what the file says, and decodes it: a header proves little. A JPEG is
+decoded at 1/8 scale (Pillow's draft): libjpeg still runs the whole entropy decode, where
+damage shows, and skips most of the inverse DCT, so the proof costs a fraction of a full
+decode. PNG, WebP, GIF and BMP decode in a fraction of the time their encoding took. A TIFF is
+decoded in libvips too (through libtiff), whose readers disagree most. A thorough check
+(--verify full, an output that replaces its input, a byte copy) decodes everything, in both
+libraries. Pictures over the pixel limit (strip's) are checked by their header alone.
+"""
+
+from __future__ import annotations
+
+import filecmp
+from dataclasses import dataclass
+
+from batchproc.errors import StepError
+from batchproc.image import vips
+from batchproc.image.formats import FORMATS
+from batchproc.image.limits import header_only, pixel_guard
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the pipeline wrote to one output."""
+
+    format: str
+    size: tuple[int, int] | None = None
+    #: Frames of an animation, or pages of a TIFF.
+    count: int = 1
+    mode: str | None = None
+    #: Decode it all, in both libraries: it was not encoded here (a repaired input).
+    thorough: bool = False
+    #: A file this output must equal byte for byte: an input that was itself checked in full.
+    same_as: str | None = None
+
+
+def check_output(path, expected: Expected, *, thorough: bool, max_pixels: int,
+                 libvips: bool = True) -> None:
+    """Raise StepError saying what is wrong if `path` does not read back as `expected`
+    (`libvips`: False to leave libvips out of it)."""
+    from PIL import Image
+
+    if expected.same_as is not None:
+        if not filecmp.cmp(path, expected.same_as, shallow=False):
+            raise StepError("the copy differs from its input")
+        return
+    thorough = thorough or expected.thorough
+    pillow_format = FORMATS[expected.format][0]
+    decode_all = thorough or expected.format != "jpeg"
+    with pixel_guard(max_pixels):
+        try:
+            with header_only():  # a picture over the limit (strip's) is checked, not decoded
+                image = Image.open(path, formats=[pillow_format])
+            with image:
+                _compare(image, expected)
+                if decode_all and image.width * image.height <= max_pixels:
+                    for index in range(_count(image)):
+                        image.seek(index)
+                        image.load()
+                elif pillow_format == "JPEG" and image.width * image.height <= max_pixels:
+                    image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+                    image.load()
+        except StepError:
+            raise
+        except Exception as error:
+            raise StepError(_pillow_reason(error, pillow_format)) from None
+    if libvips and (thorough or expected.format == "tiff"):
+        check_with_vips(path, expected)
+
+
+def _compare(image, expected: Expected) -> None:
+    if expected.size is not None and image.size != tuple(expected.size):
+        raise StepError(f"{image.width}x{image.height} read back, "
+                        f"{expected.size[0]}x{expected.size[1]} written")
+    count = _count(image)
+    if count != expected.count:
+        raise StepError(f"{count} {'pages' if expected.format == 'tiff' else 'frames'} read back, "
+                        f"{expected.count} written")
+    if expected.mode is not None and not _same_mode(image.mode, expected.mode, expected.format):
+        raise StepError(f"mode {image.mode} read back, {expected.mode} written")
+
+
+def _count(image) -> int:
+    if image.format == "MPO":
+        return 1
+    return getattr(image, "n_frames", 1)
+
+
+def _same_mode(read: str, written: str, fmt: str) -> bool:
+    # Readers name a few modes their own way: 16-bit grey's byte order; a GIF is a palette.
+    return read == written or {read, written} <= {"I;16", "I;16B", "I;16L", "I;16N"} \
+        or (fmt == "gif" and read in ("P", "PA", "L", "RGB", "RGBA"))
+
+
+def check_with_vips(path, expected: Expected) -> None:
+    """Decode every page in libvips too, when it is installed (it has no BMP loader)."""
+    pyvips = vips.load()
+    if pyvips is None or not vips.utf8(path) or expected.format not in vips.LOADERS.values():
+        return
+    try:
+        header = pyvips.Image.new_from_file(str(path))
+        pages = vips.field(header, "n-pages", 1) if expected.format == "tiff" else 1
+        for index in range(pages):
+            options = {"page": index} if pages > 1 else {}
+            page = pyvips.Image.new_from_file(str(path), fail_on="error", **options)
+            page.avg()  # every pixel decoded
+    except pyvips.Error as error:
+        detail = (getattr(error, "detail", "") or "").strip().splitlines()
+        raise StepError(f"libvips cannot read it ({detail[0].strip() if detail else 'no reason given'})") from None
+
+
+def _pillow_reason(error: Exception, pillow_format: str) -> str:
+    from PIL import UnidentifiedImageError
+
+    from batchproc.image.reading import reason_for
+
+    if isinstance(error, UnidentifiedImageError):
+        return f"not a {pillow_format} file"
+    reason = reason_for(error)
+    return str(reason) if isinstance(reason, StepError) else f"Pillow cannot read it ({reason})"
