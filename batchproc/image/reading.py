@@ -55,6 +55,11 @@ class Source:
     _file: Any = field(default=None, repr=False)
     _size: tuple = (0, 0)  # the first frame's size (Pillow grows it for frames beyond it)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """The first picture's size as the file declares it."""
+        return self._size if self._file is not None else self.pages[0].image.size
+
     def frames(self) -> list:
         """Every frame of an animation as RGBA, each within --max-pixels and all of them within
         the animation budget (batchproc.image.limits)."""

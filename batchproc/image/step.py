@@ -106,7 +106,7 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
         unchanged = [len(pages) == len(opened.pages) and opened.engine == "pillow"
                      and all(picture._unchanged for picture in pictures) for pictures in outputs]
         if any(unchanged) and opened.repaired is None \
-                and not _readable_as_is(source, fmt, opened, outputs[0][0].upright_size, max_pixels):
+                and not _readable_as_is(source, fmt, opened, max_pixels):
             unchanged = [False] * len(outputs)  # written again, in a form every reader takes
         sizes = []
         for pictures, path, as_is in zip(outputs, targets, unchanged, strict=True):
@@ -143,11 +143,11 @@ def _write(pictures: list[Picture], path) -> str:
                 pages=[(page._pixels(), page.metadata) for page in rest] or None)
 
 
-def _readable_as_is(source: Path, fmt: str, opened, size, max_pixels: int) -> bool:
+def _readable_as_is(source: Path, fmt: str, opened, max_pixels: int) -> bool:
     """Whether the input, as it is, is an output every reader takes. It must decode in full in
     Pillow (else the file fails, saying why); if libvips (when installed) cannot decode it, it
     is not copied but written again."""
-    expected = Expected(fmt, size, len(opened.pages) if fmt == "tiff" else opened.frame_count)
+    expected = Expected(fmt, opened.size, len(opened.pages) if fmt == "tiff" else opened.frame_count)
     check_output(source, expected, thorough=True, max_pixels=max_pixels, libvips=False)
     try:
         check_with_vips(source, expected)
