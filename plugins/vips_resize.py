@@ -2,7 +2,8 @@
 
 Used when pyvips is installed (`pip install 'batchproc[vips]'`) and the job is one it does
 exactly like the Pillow engine: JPEG, PNG or WebP in, JPEG, PNG or WebP out, no animation, no
-CMYK. Anything else returns None and the caller falls back to Pillow, always available.
+CMYK, 8 bits (or 16 written as PNG). Anything else returns None and the caller falls back to
+Pillow, always available; so does a file libvips cannot decode.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     header = vips.open_header(source)  # None: let Pillow say what is wrong with it, in its words
     if header is None or vips.LOADERS[header.get("vips-loader")] not in FORMATS \
             or vips.field(header, "n-pages", 1) > 1 \
-            or header.interpretation == "cmyk" or header.format != "uchar":
+            or header.interpretation == "cmyk" or not _depth_kept(header, fmt):
         return None
     width, height = header.width, header.height
     if width * height > max_pixels:
@@ -54,6 +55,13 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     except pyvips.Error as error:
         raise _translate(error, target) from None
     return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
+
+
+def _depth_kept(header, fmt: str) -> bool:
+    """8-bit pictures; and 16-bit ones written as PNG, which keeps their depth (Pillow has no
+    16-bit colour mode: only this engine keeps 16-bit RGB)."""
+    return header.format == "uchar" or (header.format == "ushort" and fmt == "png"
+                                        and header.interpretation in ("rgb16", "grey16"))
 
 
 def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str, *, sequential: bool):

@@ -62,3 +62,18 @@ def test_sixteen_bit_grey_to_jpeg_is_scaled_not_clipped(cli, tmp_path):
     assert result.exit_code == 0, result
     with Image.open(tmp_path / "in_converted/a.jpg") as out:
         assert out.mode == "L" and abs(out.getpixel((10, 10)) - 128) <= 1
+
+
+def test_sixteen_bit_colour_stays_sixteen_bit_where_libvips_resizes_it_to_png(cli, tmp_path):
+    from vips_reader import vips_write
+
+    (tmp_path / "in").mkdir()
+    Image.linear_gradient("L").resize((64, 32)).convert("RGB").save(tmp_path / "source.png")
+    vips_write(tmp_path / "source.png", tmp_path / "in/a.png", cast="ushort")
+    result = cli("resize", tmp_path / "in", "--width", 32, "--jobs", 1, "--json")
+    if '"engine": "vips"' not in result.stdout:
+        pytest.skip("pyvips is not installed: Pillow reads 16-bit colour at 8 bits")
+    png = (tmp_path / "in_resized/a.png").read_bytes()
+    assert png[24] == 16 and png[25] == 2  # IHDR: 16 bits per sample, RGB
+    with Image.open(tmp_path / "in_resized/a.png") as out:
+        assert out.size == (32, 16)
