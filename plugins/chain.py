@@ -13,7 +13,7 @@ import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
-from batchproc.image.reading import DEFAULT_MAX_PIXELS
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"

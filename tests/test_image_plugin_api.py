@@ -46,8 +46,10 @@ def test_a_picture_shows_only_its_documented_fields():
     assert ImageStep.unchanged_reason == "nothing to change"
 
 
-def test_replace_changes_output_fields_only():
-    picture = Picture(format="png")
+def test_map_and_replace_change_output_fields_only():
+    picture = Picture(format="png", _image=Image.new("RGB", (4, 2)))
     assert picture.replace(format="webp", quality=80).format == "webp"
+    mapped = picture.map(lambda frame: frame.resize((2, 1)), quality=70)
+    assert (mapped.quality, mapped.upright_size, mapped.image.size) == (70, (2, 1), (2, 1))
     with pytest.raises(TypeError, match="not _turn"):
         picture.replace(_turn=6)

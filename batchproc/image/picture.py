@@ -131,17 +131,12 @@ class Picture:
     def replace(self, **fields) -> "Picture":
         """A new picture with other output fields (format, quality, lossless, background,
         metadata): `picture.replace(format="webp", quality=80)`."""
-        unknown = set(fields) - set(PUBLIC_FIELDS)
-        if unknown:
-            raise TypeError(f"Picture.replace() takes {', '.join(PUBLIC_FIELDS)}, not {', '.join(sorted(unknown))}")
-        return replace(self, **fields)
+        return replace(self, **_output_fields(fields))
 
     def _with(self, frames: list, **fields) -> "Picture":
-        unknown = set(fields) - set(PUBLIC_FIELDS)
-        if unknown:
-            raise TypeError(f"Picture.map() takes {', '.join(PUBLIC_FIELDS)}, not {', '.join(sorted(unknown))}")
         return replace(self, _image=frames[0], _frames=frames[1:], _turn=1, _decoded=True,
-                       _draft_box=None, _stored=frames[0].size, _changed=True, **fields)
+                       _draft_box=None, _stored=frames[0].size, _changed=True,
+                       **_output_fields(fields))
 
     def _uprighted(self) -> "Picture":
         """The picture with its orientation applied to the pixels (their mode kept)."""
@@ -155,7 +150,9 @@ class Picture:
 
     def _pixels(self):
         """The first frame's pixels, decoded (at the drafted scale, if any)."""
-        if isinstance(self._image, _lazy_types()):
+        from PIL import ImageFile
+
+        if isinstance(self._image, ImageFile.ImageFile):
             self._decoded = True
             with reading_errors():
                 self._image.load()
@@ -169,10 +166,13 @@ class Picture:
                 and self.metadata is source_metadata)
 
 
-def _lazy_types():
-    from PIL import ImageFile
-
-    return (ImageFile.ImageFile,)
+def _output_fields(fields: dict) -> dict:
+    """`fields`, if they are all output fields a step may change."""
+    unknown = set(fields) - set(PUBLIC_FIELDS)
+    if unknown:
+        raise TypeError(f"a step may change {', '.join(PUBLIC_FIELDS)} of a Picture, "
+                        f"not {', '.join(sorted(unknown))}")
+    return fields
 
 
 def _stored_box(box, turn: int, upright_size: tuple[int, int]) -> tuple:

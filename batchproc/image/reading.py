@@ -13,7 +13,7 @@ from typing import Any
 from batchproc.errors import StepError
 from batchproc.image import gif, limits, png, vips
 from batchproc.image.formats import DECODERS
-from batchproc.image.limits import DEFAULT_MAX_PIXELS  # noqa: F401 (steps import it from here)
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.image.metadata import Metadata, orientation_of, read_exif
 from batchproc.image.tiff import describe_tiff
 
@@ -109,9 +109,9 @@ def peek(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
 
 @contextmanager
 def open_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS):
-    """Open an image file with the known decoders only, within the pixel limits, decoded by
-    Pillow, or by libvips when Pillow cannot. Pillow's errors, and its warning that an image is
-    over the limit, become StepErrors in words, here and within the block."""
+    """Open an image file with the known decoders only, within the pixel limits, to be decoded
+    by Pillow, or decoded by libvips when Pillow cannot. What goes wrong opening it becomes a
+    StepError in words; within the block, Pillow refuses any frame over the limit."""
     with limits.pixel_guard(max_pixels):
         source = _open(path, max_pixels)
         try:
