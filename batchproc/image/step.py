@@ -30,7 +30,8 @@ class ImageStep(Step):
     extensions = IMAGE_EXTENSIONS
     accepts = "not an image"
     max_chunk = 4
-    #: Refuse images with more pixels than this (decompression bombs).
+    #: Refuse images with a frame or page of more pixels than this, or an animation of more
+    #: than 5 times this in all (decompression bombs): batchproc.image.limits.
     max_pixels: int = DEFAULT_MAX_PIXELS
     #: Why a file is skipped in place, or copied as it is, when no step changed its picture.
     unchanged_reason: ClassVar[str] = "nothing to change"
