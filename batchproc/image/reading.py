@@ -231,6 +231,8 @@ def reason_for(error: Exception) -> Exception:
     text = _first_line(error)
     if isinstance(error, EOFError) or "truncated" in text.lower():
         return StepError("truncated image")
+    if text.lower().startswith("unsupported") and _WORDS.fullmatch(text):  # a valid file, not corrupt
+        return StepError(text[0].lower() + text[1:])
     if isinstance(error, (OSError, SyntaxError, ValueError)) and _WORDS.fullmatch(text):
         return StepError(f"corrupt image ({text})")
     return StepError("corrupt image (its data could not be decoded)")
