@@ -18,7 +18,7 @@ def check_frames(path, max_pixels: int) -> None:
     with open(path, "rb") as file:
         data = file.read()
     try:
-        screen, extents = _extents(data)
+        screen, extents, _ = _walk(data)
     except (IndexError, struct.error):
         return  # cut short: Pillow says so, in its own time
     for index, (left, top, width, height) in enumerate(extents):
@@ -30,17 +30,26 @@ def check_frames(path, max_pixels: int) -> None:
                 f"over --max-pixels {max_pixels / 1e6:.0f} MP")
 
 
-def _extents(data: bytes) -> tuple[tuple[int, int], list[tuple[int, int, int, int]]]:
-    """The logical screen size and each frame's (left, top, width, height)."""
+def whole(data: bytes) -> bool:
+    """True if a GIF's blocks run, intact, up to its trailer."""
+    try:
+        return _walk(data)[2]
+    except (IndexError, struct.error):
+        return False
+
+
+def _walk(data: bytes) -> tuple[tuple[int, int], list[tuple[int, int, int, int]], bool]:
+    """The logical screen size, each frame's (left, top, width, height), and whether the
+    blocks reached the trailer."""
     if data[:3] != b"GIF":
-        return (0, 0), []
+        return (0, 0), [], False
     screen = struct.unpack("<HH", data[6:10])
     pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # header, screen, palette
     extents = []
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer
-            break
+            return screen, extents, True
         if block == 0x2C:  # image descriptor, local palette, LZW code size, data blocks
             extents.append(struct.unpack("<HHHH", data[pos + 1:pos + 9]))
             flags = data[pos + 9]
@@ -52,4 +61,4 @@ def _extents(data: bytes) -> tuple[tuple[int, int], list[tuple[int, int, int, in
         while data[pos]:  # data sub-blocks, up to the empty one
             pos += data[pos] + 1
         pos += 1
-    return screen, extents
+    return screen, extents, False

@@ -1,22 +1,25 @@
 """Checking that an image output reads back before it is published.
 
-The default check opens each output, compares what the pipeline wrote (format, size, frame or
-page count, mode) with what the file says, and decodes it: a header proves little. A JPEG is
-decoded at 1/8 scale (Pillow's draft): libjpeg still runs the whole entropy decode, where
-damage shows, and skips most of the inverse DCT, so the proof costs a fraction of a full
-decode. PNG, WebP, GIF and BMP decode in a fraction of the time their encoding took. A TIFF is
-decoded in libvips too (through libtiff), whose readers disagree most. A thorough check
-(--verify full, an output that replaces its input, a byte copy) decodes everything, in both
-libraries. Pictures over the pixel limit (strip's) are checked by their header alone.
+The default check opens each output and compares what the pipeline wrote (format, size, frame
+or page count, mode) with what the file says; then the cheapest proof that the rest is whole:
+a JPEG is decoded at 1/8 scale (Pillow's draft: libjpeg still runs the whole entropy decode,
+where damage shows, and skips most of the inverse DCT); a PNG's chunks must all match their
+checksums up to its end, a WebP hold its declared size, a GIF reach its trailer, a BMP hold its
+pixel array. A TIFF, whose readers disagree most, is decoded in Pillow and in libvips (through
+libtiff). A thorough check (--verify full, an output that replaces its input, a repaired
+input) decodes everything, in both libraries. Pictures over the pixel limit (strip's) are not
+decoded.
 """
 
 from __future__ import annotations
 
 import filecmp
+import struct
+import zlib
 from dataclasses import dataclass
 
 from batchproc.errors import StepError
-from batchproc.image import vips
+from batchproc.image import gif, png, vips
 from batchproc.image.formats import FORMATS
 from batchproc.image.limits import header_only, pixel_guard
 
@@ -48,7 +51,9 @@ def check_output(path, expected: Expected, *, thorough: bool, max_pixels: int,
         return
     thorough = thorough or expected.thorough
     pillow_format = FORMATS[expected.format][0]
-    decode_all = thorough or expected.format != "jpeg"
+    decode_all = thorough or expected.format == "tiff"
+    if not decode_all:
+        _check_whole(path, expected.format)
     with pixel_guard(max_pixels):
         try:
             with header_only():  # a picture over the limit (strip's) is checked, not decoded
@@ -70,6 +75,33 @@ def check_output(path, expected: Expected, *, thorough: bool, max_pixels: int,
             raise StepError(_pillow_reason(error, pillow_format)) from None
     if libvips and (thorough or expected.format == "tiff"):
         check_with_vips(path, expected)
+
+
+def _check_whole(path, fmt: str) -> None:
+    """The cheap proof that a file was written whole: every PNG chunk's checksum and its end,
+    a WebP's RIFF size, a GIF's blocks up to its trailer, a BMP's pixel array (a JPEG is
+    decoded at reduced scale instead: its scan has no checksum)."""
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        if fmt == "png":
+            for kind, start, end in png.chunks(data):
+                if end > len(data):
+                    raise StepError("truncated image")
+                if data[end - 4:end] != struct.pack(">I", zlib.crc32(data[start + 4:end - 4])):
+                    raise StepError(f"corrupt image (bad checksum in its {kind.decode('latin-1')} chunk)")
+            if kind != b"IEND":
+                raise StepError("truncated image")
+        elif fmt == "webp" and struct.unpack_from("<I", data, 4)[0] + 8 > len(data):
+            raise StepError("truncated image")
+        elif fmt == "gif" and not gif.whole(data):
+            raise StepError("truncated image")
+        elif fmt == "bmp":
+            offset, _, width, height, _, bits = struct.unpack_from("<IIiiHH", data, 10)
+            if offset + (width * bits + 31) // 32 * 4 * abs(height) > len(data):
+                raise StepError("truncated image")
+    except (IndexError, struct.error, UnboundLocalError):
+        raise StepError("truncated image") from None
 
 
 def _compare(image, expected: Expected) -> None:
