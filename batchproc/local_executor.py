@@ -22,6 +22,7 @@ from batchproc.memory import megabytes, resident
 from batchproc.outputs import remove_temporaries
 from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
+from batchproc import worker_server
 from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
@@ -147,10 +148,8 @@ class LocalExecutor:
 
         method = self.start_method or default_start_method()
         self.context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # Workers fork from a server that has these imported already: they start warm.
-            # (Effective when the server starts: the first run of a process sets it.)
-            self.context.set_forkserver_preload(["batchproc.local_worker", *self.preload])
+        if method == "forkserver":  # the CLI has most likely started it already
+            worker_server.start(self.preload)
         # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
         self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
         self._stop_flag = self.context.RawValue("b", 0)

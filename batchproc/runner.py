@@ -21,6 +21,7 @@ from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
 from batchproc.stopping import StopControl, handle_signals
+from batchproc.worker_server import modules_of
 from batchproc.walk import Found, WalkRules, walk
 from batchproc.task import Task, WorkerSpec
 
@@ -141,7 +142,7 @@ def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
     if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=step.preload(),
+        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=modules_of(type(step)),
                              timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs))
     try:
         from batchproc.dask.executor import DaskExecutor

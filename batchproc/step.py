@@ -35,6 +35,9 @@ class Step:
     #: Skip files done before with the same settings. A step that writes no files keeps that
     #: record by its input folder; checksum turns it off (a manifest is of the files as they are now).
     incremental: ClassVar[bool] = True
+    #: Modules worth importing once before workers start, beside the step's own (the server
+    #: workers start from imports them, so every worker starts with them loaded).
+    preload_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **settings: Any) -> None:
         self._settings = settings
@@ -81,11 +84,6 @@ class Step:
     def after_publish(self, source: Path, outputs: list[Path]) -> None:
         """Called once this file's outputs are renamed into place (compress --no-keep removes
         the input here: never before its output exists). An error fails the file."""
-
-    def preload(self) -> tuple[str, ...]:
-        """Modules worth importing before workers start (their server imports them once,
-        every worker starts with them loaded): the step's own module by default."""
-        return (type(self).__module__,)
 
     def hint(self) -> str | None:
         """A tip shown once, on a terminal, before the first run of this step (resize: how to
