@@ -18,14 +18,17 @@ from typing import Iterator
 
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed, wait_readable
-from batchproc.memory import megabytes, resident
+from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
+from batchproc.process_tree import kill_tree
 from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2
+#: How often the workers' memory and time on a file are looked at, at most (nanoseconds).
+LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
 STARTUP_DEATHS_ALLOWED = 3
 
@@ -79,6 +82,7 @@ class LocalExecutor:
         self._attempts: dict[int, int] = {}
         self._startup_deaths = 0
         self._chunk_ids = itertools.count()
+        self._limits_checked = 0
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Yield a result for every task taken from `feed`, in completion order."""
@@ -238,11 +242,15 @@ class LocalExecutor:
         if (not self.timeout and not self.max_memory) or self._slots is None:
             return
         now = time.monotonic_ns()
+        if now - self._limits_checked < LIMITS_EVERY_NS:  # results may arrive far more often
+            return
+        self._limits_checked = now
         for worker in self._workers:
             if worker is None or worker.killed_for or not worker.process.is_alive():
                 continue
             held, started = self._slots[2 * worker.index], self._slots[2 * worker.index + 1]
-            if self.max_memory and resident(worker.process.pid) > self.max_memory:
+            # The worker and every process below it: the commands `exec` runs count too.
+            if self.max_memory and tree_resident(worker.process.pid) > self.max_memory:
                 if held == IDLE:  # memory kept from an earlier file: start afresh, charge no one
                     _kill(worker.process)
                     continue
@@ -309,7 +317,11 @@ def _death_cause(exitcode: int | None) -> str:
 
 
 def _kill(process) -> None:
+    """Kill a worker and every process below it: a command it runs sits in a process group
+    (or session) of its own, and would outlive a worker killed alone."""
     try:
+        if process.exitcode is None:
+            kill_tree(process.pid)
         process.kill()
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, ValueError):
         pass

@@ -15,6 +15,7 @@ from batchproc.results import FileResult
 from batchproc.capture import Capture
 from batchproc.execution import error_text, run_task
 from batchproc.local_executor import IDLE
+from batchproc.process_tree import kill_tree
 from batchproc.task import WorkerSpec, build_step
 
 
@@ -65,6 +66,7 @@ def _exit_with_parent() -> None:
 
     def watch():
         wait([parent.sentinel])
+        kill_tree(os.getpid(), include_root=False)  # the commands it runs go with it
         os._exit(1)
 
     threading.Thread(target=watch, name="batchproc-parent-watch", daemon=True).start()
