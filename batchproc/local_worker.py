@@ -50,7 +50,7 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
             result = run_task(step, task, spec, capture)
             slots[2 * index] = IDLE
             batch.append(result)
-            if result.disk_full:
+            if result.stops_run:
                 break  # no later file can be written: hand the rest back unstarted
             if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
                 connection.send(("results", batch))

@@ -127,8 +127,8 @@ def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, co
 
 def _stop_if_hopeless(result, summary, found, budget, control) -> None:
     """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-    if result.disk_full:
-        control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
+    if result.stops_run:
+        control.drain(f"stopped: {result.stops_run}", ExitCode.ABORTED)
     elif budget.spent(summary.failed, found):
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
