@@ -65,7 +65,8 @@ class LocalExecutor:
 
     def __init__(self, spec: WorkerSpec, jobs: int, *, start_method: str | None = None,
                  preload: tuple[str, ...] = (), timeout: float | None = None,
-                 max_memory: int | None = None, crash_retries: int = 1) -> None:
+                 max_memory: int | None = None, crash_retries: int = 1,
+                 timeout_grace: float = 0.0) -> None:
         self.spec = spec
         self.jobs = max(1, jobs)
         self.start_method = start_method
@@ -74,6 +75,9 @@ class LocalExecutor:
         #: (a run with nothing to do never imports multiprocessing).
         self.context = None
         self.timeout = timeout
+        #: Seconds past the timeout before the parent steps in, for steps that stop their own
+        #: work at the timeout (exec kills its command): the parent's kill is then the backstop.
+        self.timeout_grace = timeout_grace
         #: Bytes of resident memory a worker may use; one that crosses it is stopped.
         self.max_memory = max_memory
         self.crash_retries = crash_retries
@@ -257,7 +261,7 @@ class LocalExecutor:
                 worker.killed_for = f"needs more than {megabytes(self.max_memory)} (--max-memory)"
                 worker.kill_quarantines = True
                 _kill(worker.process)
-            elif self.timeout and held != IDLE and now - started > self.timeout * 1e9:
+            elif self.timeout and held != IDLE and now - started > (self.timeout + self.timeout_grace) * 1e9:
                 worker.killed_for = f"timed out after {self.timeout:g} s"
                 _kill(worker.process)
 
