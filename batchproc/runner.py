@@ -113,6 +113,8 @@ def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOp
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)
+    if options.in_place and paths.streamed:
+        planner.written = set()
     if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
