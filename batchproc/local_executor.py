@@ -21,12 +21,14 @@ from batchproc.feed import Feed, wait_readable
 from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
 from batchproc.process_tree import kill_tree
-from batchproc.results import FileResult, failed, not_started
+from batchproc.results import SKIPPED, FileResult, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2
+#: Seconds of work a chunk holds at most, once files are seen to take that long (see _paced).
+CHUNK_SECONDS = 1.0
 #: How often the workers' memory and time on a file are looked at, at most (nanoseconds).
 LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
@@ -87,6 +89,8 @@ class LocalExecutor:
         self._startup_deaths = 0
         self._chunk_ids = itertools.count()
         self._limits_checked = 0
+        #: How long a file takes (a moving average of the results so far), None before any.
+        self._file_seconds: float | None = None
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Yield a result for every task taken from `feed`, in completion order."""
@@ -140,6 +144,7 @@ class LocalExecutor:
                 chunk = retry.popleft() if retry else feed.take_chunk()
                 if chunk is None:
                     return
+                chunk = self._paced(chunk, retry)
                 if worker is None:
                     worker = self._start(index)
                 chunk_id = next(self._chunk_ids)
@@ -182,6 +187,24 @@ class LocalExecutor:
         self._workers[index] = worker
         return worker
 
+    def _paced(self, chunk: list[Task], retry: deque) -> list[Task]:
+        """At most CHUNK_SECONDS of work, as files have taken so far: the rest waits its turn
+        (ahead of new work), so slow files (a video each) go out one or two at a time and no
+        worker sits idle at the end while another still holds a queue of them."""
+        if self._file_seconds is None or len(chunk) == 1:
+            return chunk
+        most = max(1, int(CHUNK_SECONDS / max(self._file_seconds, 1e-6)))
+        if len(chunk) <= most:
+            return chunk
+        retry.appendleft(chunk[most:])
+        return chunk[:most]
+
+    def _note_pace(self, result: FileResult) -> None:
+        if result.ms is not None and result.status is not SKIPPED:
+            seconds = result.ms / 1000
+            self._file_seconds = seconds if self._file_seconds is None else \
+                0.7 * self._file_seconds + 0.3 * seconds
+
     def _receive(self, worker: _Worker, control: StopControl) -> Iterator[FileResult]:
         try:
             while worker.connection.poll():
@@ -194,6 +217,7 @@ class LocalExecutor:
                 else:
                     for result in message[1]:
                         worker.pending.pop(result.seq, None)
+                        self._note_pace(result)
                         yield result
                     if kind == "done":
                         _, chunk = worker.chunks.popleft()
