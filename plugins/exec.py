@@ -282,7 +282,9 @@ class Exec(Step):
             raise StepError(f"{prefix}killed by {finished.signal}", data=data)
         if finished.status == 0:
             return
-        said = [line.strip() for line in data.get("stderr", "").splitlines() if line.strip()]
+        # What it said last: on stderr, or on stdout where it says nothing else (validators).
+        said = [line.strip() for line in (data.get("stderr") or data.get("stdout") or "").splitlines()
+                if line.strip()]
         reason = f"{prefix}exit status {finished.status}" + (f": {said[-1][:300]}" if said else "")
         stops = None
         if self.template.shell and finished.status == 127 and not prefix:

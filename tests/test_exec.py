@@ -81,8 +81,8 @@ def test_no_output_mode_lets_the_exit_status_decide_and_records_stdout(cli, note
     assert {name: r["status"] for name, r in by_name.items()} == {"a.txt": "failed", "b.txt": "ok", "c.log": "ok"}
     assert by_name["b.txt"]["stdout"] == "1" and by_name["b.txt"]["exit_status"] == 0
     assert by_name["a.txt"]["stdout"] == "0" and by_name["a.txt"]["exit_status"] == 1
-    assert by_name["a.txt"]["error"] == "exit status 1" and by_name["a.txt"]["output"] is None
-    assert f"failed: {notes / 'a.txt'}: exit status 1" in result.stderr
+    assert by_name["a.txt"]["error"] == "exit status 1: 0" and by_name["a.txt"]["output"] is None
+    assert f"failed: {notes / 'a.txt'}: exit status 1: 0" in result.stderr  # stdout, stderr empty
     assert not (tmp_path / "notes_exec").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]  # nothing written anywhere
 
