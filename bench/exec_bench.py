@@ -22,7 +22,7 @@ checked against gzip's own output for a sample of files.
 vs vfork vs posix_spawn, closing descriptors, copying the environment, batchproc's own
 CommandRunner (pipes, deadline, leftovers) and the whole per-file path of a worker (run_task:
 stat, temporary, publish), each running /bin/true, alternating, in microseconds per file of
-wall time and of this process's own CPU time.
+wall time, of this process's own CPU time and of the spawned programs' (exec and start-up).
 """
 from __future__ import annotations
 
@@ -244,26 +244,26 @@ def spawn_costs(spawns: int, rounds: int) -> int:
         ("run_task(exec --no-output 'true {}')", lambda: run_task(step, task, spec)),
         ("run_task(exec ...), --timeout 60", lambda: run_task(timed_step, task, spec)),
     ]
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in pieces}
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in pieces}
     for name, piece in pieces:  # warm up
         piece()
     for round_number in range(rounds):
         shift = round_number % len(pieces)
         for name, piece in pieces[shift:] + pieces[:shift]:
-            cpu_before = _cpu()
+            cpu_before, child_before = _cpu(), _children_cpu()
             started = time.perf_counter()
             for _ in range(spawns):
                 piece()
             wall = (time.perf_counter() - started) / spawns * 1e6
-            samples[name].append((wall, (_cpu() - cpu_before) / spawns * 1e6))
+            samples[name].append((wall, (_cpu() - cpu_before) / spawns * 1e6,
+                                  (_children_cpu() - child_before) / spawns * 1e6))
     rss = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
     print(f"spawning {true}, {spawns} times x {rounds} rounds per piece; this process: {rss} MB "
           f"resident, {len(os.environ)} environment variables, Python {sys.version.split()[0]}")
-    print(f"{'piece':58s} {'wall us':>8s} {'own cpu us':>11s}")
+    print(f"{'piece':58s} {'wall us':>8s} {'own cpu us':>11s} {'child cpu us':>13s}")
     for name, _ in pieces:
-        wall = statistics.median(w for w, _ in samples[name])
-        cpu = statistics.median(c for _, c in samples[name])
-        print(f"{name:58s} {wall:8.0f} {cpu:11.0f}")
+        wall, cpu, child = (statistics.median(sample[i] for sample in samples[name]) for i in range(3))
+        print(f"{name:58s} {wall:8.0f} {cpu:11.0f} {child:13.0f}")
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
