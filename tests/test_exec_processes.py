@@ -8,6 +8,7 @@ and afterwards none may be alive.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -172,8 +173,10 @@ def test_shell_not_found_stops_the_run_after_the_files_in_flight(cli, tmp_path):
     assert result.exit_code == 4
     lines = result.stderr.splitlines()
     assert lines[0] == f"failed: {tmp_path / 'in/f0.txt'}: exit status 127: /bin/sh: 1: no-such-program-for-batchproc: not found"
-    assert lines[-1].startswith("exec: 0 ok, 5 skipped (5 not started), 1 failed")
-    assert lines[-1].endswith("stopped: the shell could not find the command (exit status 127)")
+    # The file in flight, and perhaps the first of the worker's next chunk, already sent: the rest never start.
+    summary = re.fullmatch(r"exec: 0 ok, (\d) skipped \(\d not started\), (\d) failed; .* s; "
+                           r"stopped: the shell could not find the command \(exit status 127\)", lines[-1])
+    assert summary and int(summary[1]) + int(summary[2]) == 6 and int(summary[2]) <= 2, lines[-1]
     assert not list((tmp_path / "in_exec").iterdir())
 
 
