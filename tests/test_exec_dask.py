@@ -61,3 +61,18 @@ def test_timeout_on_the_cluster_kills_the_command_and_what_it_started(cli, sched
     assert len(pids_of(pids)) == 8
     assert still_alive(pids_of(pids)) == set()
     assert os.getpid() not in {int(n.split("-")[1]) for n in os.listdir(pids) if n.startswith("worker-")}
+
+
+def test_a_program_missing_on_the_workers_stops_the_run_with_one_error(cli, scheduler, tmp_path, monkeypatch):
+    # Installed here only: on the client's PATH, not on the workers' (their PATH is the cluster's).
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/only-on-the-client").write_text("#!/bin/sh\ncat \"$@\"\n")
+    os.chmod(tmp_path / "bin/only-on-the-client", 0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    write_files(tmp_path / "in", {"a.txt": "x", "b.txt": "y"})
+    result = cli("exec", tmp_path / "in", "--stdout", "--cmd", "only-on-the-client {}",
+                 "--executor", "dask", "--scheduler", scheduler)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: Dask worker tcp://127.0.0.1:")
+    assert result.stderr.rstrip().endswith("cannot start the step: --cmd: command not found: only-on-the-client")
+    assert len(result.stderr.splitlines()) == 1
