@@ -10,8 +10,8 @@ import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.step_options import parse_words
-from batchproc.image.reading import DEFAULT_MAX_PIXELS
 from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"
