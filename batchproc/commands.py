@@ -54,7 +54,8 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
         _hint_once(step, options.state)
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run)
-    report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout)
+    report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout,
+                            step=step)
     try:
         summary = run_batch(step, source, options, events=report)
         report.close()  # the last buffered records reach stdout here

@@ -48,8 +48,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
-                      tuple(registry.current().entries.values()))
+                      tuple(registry.current().entries.values()), options.timeout)
     executor = make_executor(step, options, spec, jobs)
+    if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
+        step.check_runnable()
     planner = _planner(step, paths, layout, options)
     feed = Feed()
     walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
@@ -112,6 +114,8 @@ def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOp
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)
+    if options.in_place and paths.streamed:
+        planner.written = set()
     if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
@@ -128,8 +132,8 @@ def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, co
 
 def _stop_if_hopeless(result, summary, found, budget, control) -> None:
     """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-    if result.disk_full:
-        control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
+    if result.stops_run:
+        control.drain(f"stopped: {result.stops_run}", ExitCode.ABORTED)
     elif budget.spent(summary.failed, found):
         control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
@@ -143,13 +147,23 @@ def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
         from batchproc.local_executor import LocalExecutor
 
         return LocalExecutor(spec, jobs, start_method=options.start_method, preload=modules_of(type(step)),
-                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs))
+                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs),
+                             timeout_grace=_timeout_grace(step))
     try:
         from batchproc.dask.executor import DaskExecutor
     except ImportError as error:
         raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
     return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout,
-                        max_memory=ceiling(options.max_memory, jobs))
+                        max_memory=ceiling(options.max_memory, jobs), timeout_grace=_timeout_grace(step))
+
+
+#: Seconds the parent waits past --timeout before killing the worker of a step that stops its
+#: own work at the timeout: time for the step to kill its command and report the file.
+TIMEOUT_GRACE = 1.0
+
+
+def _timeout_grace(step: Step) -> float:
+    return TIMEOUT_GRACE if step.stops_at_timeout else 0.0
 
 
 class PlanOnly:
