@@ -66,6 +66,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
     except StepError as error:
         result.error = _real_paths(str(error), temporaries, task.targets)
         result.stops_run = error.stops_run
+        result.retryable = error.retryable and not error.stops_run
         if error.data:
             result.data = _real_paths(_sendable(step, error.data), temporaries, task.targets)
     except OSError as error:

@@ -255,6 +255,7 @@ class LocalExecutor:
         if control.draining or killed:
             result = failed(task.source, cause, task.output, task.seq)
             result.quarantined = quarantine
+            result.retryable = killed and not quarantine  # a timeout may pass: --retries
             yield result
         elif attempts > self.crash_retries:
             result = failed(task.source, f"{cause} (quarantined after {attempts} attempts)",

@@ -277,7 +277,7 @@ class Exec(Step):
 
     def _raise_if_failed(self, finished: Finished, data: dict, prefix: str) -> None:
         if finished.timed_out:
-            raise StepError(f"{prefix}timed out after {self._timeout:g} s", data=data)
+            raise StepError(f"{prefix}timed out after {self._timeout:g} s", data=data, retryable=True)
         if finished.signal is not None:
             raise StepError(f"{prefix}killed by {finished.signal}", data=data)
         if finished.status == 0:

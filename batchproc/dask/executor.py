@@ -232,7 +232,9 @@ class DaskExecutor:
             rest = []
             for task in chunk.tasks:
                 if task.seq == started.seq:
-                    yield failed(task.source, f"timed out after {self.timeout:g} s", task.output, task.seq)
+                    result = failed(task.source, f"timed out after {self.timeout:g} s", task.output, task.seq)
+                    result.retryable = True  # a timeout may pass: --retries
+                    yield result
                 elif control.draining:
                     yield not_started(task, control.reason)
                 else:
