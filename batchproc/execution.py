@@ -55,7 +55,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             data, copied = unchanged.data, True
         if data:
             _check_sendable(step, data)
-            result.data = _real_paths(dict(data), temporaries, task.targets)
+            result.data = _real_paths(dict(data), temporaries, task.targets) if temporaries else dict(data)
         _check_unchanged_input(task.source, before)
         if temporaries:
             _verify(step, temporaries, result.data, thorough=spec.verify == "full" or replaces_input or copied)

@@ -21,6 +21,7 @@ from batchproc.feed import Feed, wait_readable
 from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
 from batchproc.process_tree import kill_tree
+from batchproc.result_batch import ResultBatch
 from batchproc.results import SKIPPED, FileResult, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc import worker_server
@@ -93,8 +94,9 @@ class LocalExecutor:
         #: How long a file takes (a moving average of the results so far), None before any.
         self._file_seconds: float | None = None
 
-    def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
-        """Yield a result for every task taken from `feed`, in completion order."""
+    def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult | ResultBatch]:
+        """Yield a result for every task taken from `feed`, in completion order (files that
+        went plainly come in batches)."""
         retry: deque[list[Task]] = deque()
         try:
             while True:
@@ -151,8 +153,8 @@ class LocalExecutor:
                 chunk_id = next(self._chunk_ids)
                 worker.chunks.append((chunk_id, chunk))
                 worker.pending.update((task.seq, task) for task in chunk)
-                try:
-                    worker.connection.send((chunk_id, chunk))
+                try:  # as plain tuples: a named tuple pickles through a Python call each
+                    worker.connection.send((chunk_id, [tuple(task) for task in chunk]))
                 except OSError:  # it died since we last looked: its sentinel will say so, and
                     pass  # _bury hands this chunk to another worker
 
@@ -198,11 +200,15 @@ class LocalExecutor:
         retry.appendleft(chunk[most:])
         return chunk[:most]
 
-    def _note_pace(self, result: FileResult) -> None:
-        if result.ms is not None and result.status is not SKIPPED:
-            seconds = result.ms / 1000
-            self._file_seconds = seconds if self._file_seconds is None else \
-                0.7 * self._file_seconds + 0.3 * seconds
+    def _note_pace(self, result: FileResult | ResultBatch) -> None:
+        if type(result) is ResultBatch:
+            self._note_seconds(result.ms / 1000 / len(result))
+        elif result.ms is not None and result.status is not SKIPPED:
+            self._note_seconds(result.ms / 1000)
+
+    def _note_seconds(self, seconds: float) -> None:
+        self._file_seconds = seconds if self._file_seconds is None else \
+            0.7 * self._file_seconds + 0.3 * seconds
 
     def _receive(self, worker: _Worker, control: StopControl) -> Iterator[FileResult]:
         try:
@@ -214,7 +220,13 @@ class LocalExecutor:
                 elif kind == "init-failed":
                     raise BatchprocError(f"workers cannot start the step: {message[1]}")
                 else:
-                    for result in message[1]:
+                    _, batch, others = message
+                    if batch is not None:
+                        for seq in batch.seqs:
+                            worker.pending.pop(seq, None)
+                        self._note_pace(batch)
+                        yield batch
+                    for result in others:
                         worker.pending.pop(result.seq, None)
                         self._note_pace(result)
                         yield result

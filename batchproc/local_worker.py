@@ -11,12 +11,12 @@ import threading
 import time
 from multiprocessing.connection import wait
 
-from batchproc.results import FileResult
 from batchproc.capture import Capture
 from batchproc.execution import error_text, run_task
 from batchproc.local_executor import IDLE
 from batchproc.process_tree import kill_tree
-from batchproc.task import WorkerSpec, build_step
+from batchproc.result_batch import BatchBuilder
+from batchproc.task import Task, WorkerSpec, build_step
 
 
 
@@ -32,6 +32,7 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
         connection.send(("init-failed", error_text(error)))
         return
     connection.send(("ready",))
+    results = BatchBuilder(step, spec.rendering)
     while True:
         try:
             message = connection.recv()
@@ -40,22 +41,21 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
         if message is None:
             return
         chunk_id, tasks = message
-        batch: list[FileResult] = []
         flushed = time.monotonic()
-        for task in tasks:
+        for task in map(Task._make, tasks):
             if stop_flag.value:
                 break
             slots[2 * index + 1] = time.monotonic_ns()
             slots[2 * index] = task.seq
             result = run_task(step, task, spec, capture)
             slots[2 * index] = IDLE
-            batch.append(result)
+            results.add(result)
             if result.stops_run:
                 break  # no later file can be written: hand the rest back unstarted
             if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
-                connection.send(("results", batch))
-                batch, flushed = [], time.monotonic()
-        connection.send(("done", batch))
+                connection.send(("results", *results.take()))
+                flushed = time.monotonic()
+        connection.send(("done", *results.take()))
 
 
 def _exit_with_parent() -> None:

@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 
 from batchproc.outputs import OutputLayout
+from batchproc.result_batch import NONE
 from batchproc.results import FileResult, failed, skipped
 from batchproc.task import Task
 from batchproc.run_lock import RunLock
@@ -44,8 +45,12 @@ class Planner:
         #: lands in it, but a stream may list an output just written).
         self.written: set[str] | None = None
         self._folder_verdicts: dict[str, bool] = {}
-        self._in_flight: dict[int, tuple[Task, str | None, int, int]] = {}
+        #: seq -> (task, state root, size, mtime_ns); a stateless plan keeps the bare task.
+        self._in_flight: dict[int, tuple | Task] = {}
         self._seq = 0
+        #: The step writes no files and keeps no state (checksum): a file it accepts is simply
+        #: a task, planned with nothing looked up, and the walk need not stat it.
+        self.stateless = not layout.writes and not step.incremental
 
     def open_root(self, root: str) -> StateStore:
         """The state of one output root, locked against other runs on first use."""
@@ -80,6 +85,8 @@ class Planner:
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
+        if self.stateless:
+            return self._plan_stateless(found_files)
         self._records_folder, self._records, self._outputs = None, {}, None
         planned = [self._plan(found) for found in found_files]
         counts = Counter(t for item in planned if isinstance(item, Task) for t in item.targets)
@@ -89,6 +96,23 @@ class Planner:
                 for item in planned if isinstance(item, Task) for t in item.targets):
             planned = [self._refuse_collision(item, planned) for item in planned]
         return [self._claim(item) for item in planned]
+
+    def _plan_stateless(self, found_files: list[Found]) -> list[Task | FileResult]:
+        planned: list[Task | FileResult] = []
+        accepts, in_flight = self.step.accepts_file, self._in_flight
+        for found in found_files:
+            if found.problem is not None or not accepts(os.path.basename(found.path)):
+                planned.append(self._plan(found))  # says why not
+                continue
+            self._seq += 1
+            task = in_flight[self._seq] = Task(self._seq, found.path)
+            planned.append(task)
+        return planned
+
+    def task(self, seq: int) -> Task:
+        """The task of a result still in flight (to retry it)."""
+        planned = self._in_flight[seq]
+        return planned if isinstance(planned, Task) else planned[0]
 
     def _plan(self, found: Found) -> Task | FileResult:
         if found.problem is not None:
@@ -171,10 +195,6 @@ class Planner:
             self._folder_verdicts[folder] = verdict
         return verdict
 
-    def task(self, seq: int) -> Task:
-        """The task of a result still in flight (to retry it)."""
-        return self._in_flight[seq][0]
-
     def _check_state(self, found: Found, targets, existing, shown) -> FileResult | None:
         where = self.state_root(found)
         if where is None:
@@ -227,6 +247,8 @@ class Planner:
     def record(self, result: FileResult) -> None:
         """Remember a finished file so the next run can skip or retry it."""
         planned = self._in_flight.pop(result.seq, None)
+        if isinstance(planned, Task):  # stateless: nothing to keep
+            return
         # A skip a worker decided (in place, already fits) is as good as done; one it never began is not.
         seen = result.status != "skipped" or result.fingerprint is not None
         if planned is None or not seen or self.dry_run:
@@ -242,6 +264,33 @@ class Planner:
             store.record(os.path.abspath(result.input), self.step.name, Record(
                 self.settings_hash, size, mtime_ns, status, output,
                 result.bytes_out, result.output_mtime_ns, result.error))
+
+    def record_batch(self, batch) -> None:
+        """Remember the files of a ResultBatch (all ok), written to each state in one go."""
+        in_flight = self._in_flight
+        if not self._stores or self.dry_run:  # nothing is kept: only forget them
+            for seq in batch.seqs:
+                in_flight.pop(seq, None)
+            return
+        rows: dict = {}
+        for seq, size, mtime_ns, written, output_mtime in zip(
+                batch.seqs, batch.sizes, batch.mtimes, batch.written, batch.output_mtimes):
+            planned = in_flight.pop(seq, None)
+            if planned is None or isinstance(planned, Task) or planned[1] is None:
+                continue
+            task, (root, outputs) = planned[0], planned[1]
+            output = task.output
+            rows.setdefault(root if outputs else ("inputs", root), []).append((
+                os.path.abspath(task.source), Record(
+                    self.settings_hash, size, mtime_ns, "ok",
+                    json.dumps(output) if isinstance(output, list) else output,
+                    None if written == NONE else written, None if output_mtime == NONE else output_mtime,
+                    None)))
+        with self._guard:
+            for key, records in rows.items():
+                store = self._stores.get(key)
+                if store is not None:
+                    store.record_many(self.step.name, records)
 
     def close(self) -> list[str]:
         """Save and release everything; return warnings about state that could not be saved."""

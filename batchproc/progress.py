@@ -42,6 +42,13 @@ class TerminalReport(Events):
         if result.status == FAILED:  # even when quiet: a failure is what a cron mail is for
             self.say(f"failed: {result.input}: {result.error}")
 
+    def results(self, batch) -> None:
+        # Files that went ok, rendered by the worker: nothing of theirs goes to stderr.
+        if self.stdout is not None:
+            self.stdout.write_rendered(batch.stdout)
+        if self._bar is not None:
+            self._bar.update(len(batch))
+
     def say(self, line: str) -> None:
         """Write a line to stderr without tearing the bar."""
         if self._bar is not None:

@@ -155,6 +155,12 @@ class Summary:
         elif result.status is SKIPPED:
             self.skip_reasons[_reason_kind(result.error or "")] += 1
 
+    def add_batch(self, batch) -> None:
+        """Count a ResultBatch: files that all went ok."""
+        self.counts[OK] += len(batch)
+        self.bytes_in += batch.bytes_in
+        self.bytes_out += batch.bytes_out
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())

@@ -24,7 +24,12 @@ class RunLog:
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
-        data = (json_line(record) + "\n").encode("utf-8")
+        self.write_lines((json_line(record) + "\n").encode("utf-8"))
+
+    def write_lines(self, data: bytes) -> None:
+        """Append whole lines (a worker renders those of a batch of files), in one locked write."""
+        if not data:
+            return
         with self._lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:

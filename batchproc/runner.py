@@ -16,6 +16,7 @@ from batchproc.memory import ceiling
 from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
+from batchproc.result_batch import Rendering, ResultBatch
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.runlog import RunLog
 from batchproc.step import Step
@@ -35,6 +36,14 @@ class Events:
     def result(self, result: FileResult) -> None:
         """One file is done (ok, skipped or failed)."""
 
+    def results(self, batch: ResultBatch) -> None:
+        """Many files are done, all ok (a ResultBatch: columns, and the stdout text the worker
+        rendered for them). By default each is passed to `result` in turn; a caller that
+        overrides this takes them in bulk, and the workers then keep no record of each."""
+        if batch.has_records:
+            for result in batch.records():
+                self.result(result)
+
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
               events: Events | None = None, control: StopControl | None = None) -> Summary:
@@ -48,13 +57,15 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
-                      tuple(registry.current().entries.values()), options.timeout)
+                      tuple(registry.current().entries.values()), options.timeout,
+                      _rendering(options, events))
     executor = make_executor(step, options, spec, jobs)
     if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
         step.check_runnable()
     planner = _planner(step, paths, layout, options)
     feed = Feed()
-    walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
+    rules = walk_rules(options, layout, paths.args, stat_files=not planner.stateless)
+    walker = _Walker(paths, rules, planner, feed, jobs, step.max_chunk)
     log = RunLog(options.log) if options.log and not options.dry_run else None
     summary = Summary()
     attempts: dict[int, int] = {}
@@ -68,6 +79,16 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                 if walker.found != reported_total:
                     reported_total = walker.found
                     events.found(reported_total)
+                if type(result) is ResultBatch:  # files that went ok, in bulk
+                    if attempts:
+                        for seq in result.seqs:
+                            attempts.pop(seq, None)
+                    summary.add_batch(result)
+                    planner.record_batch(result)
+                    if log is not None:
+                        log.write_lines(result.log)
+                    events.results(result)
+                    continue
                 if _should_retry(result, attempts, options.retries, control):
                     feed.retry(planner.task(result.seq))
                     continue
@@ -99,11 +120,21 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     return summary
 
 
-def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str]) -> WalkRules:
+def _rendering(options: RunOptions, events: Events) -> Rendering:
+    """What workers render for the parent: the run's stdout format and log lines, and every
+    record whole only for a caller that takes results one by one."""
+    stdout = "json" if options.json_lines else "print0" if options.print0 else "lines"
+    one_by_one = type(events).result is not Events.result and type(events).results is Events.results
+    return Rendering(stdout, log=bool(options.log), records=one_by_one)
+
+
+def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str], *,
+               stat_files: bool = True) -> WalkRules:
     """What the walk takes; the output folders are never walked."""
     return WalkRules(include=options.include, exclude=options.exclude, max_depth=options.max_depth,
                      hidden=options.hidden, follow_symlinks=options.follow_symlinks,
-                     prune=frozenset(map(os.path.abspath, layout.output_folders(args))))
+                     prune=frozenset(map(os.path.abspath, layout.output_folders(args))),
+                     stat_files=stat_files)
 
 
 def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOptions) -> Planner:
@@ -202,10 +233,11 @@ class _Walker(threading.Thread):
                 if self.feed.cancelled:
                     return
                 self.found += len(folder)
+                size = chunk_size(self.found, self.jobs, self.max_chunk)
                 for item in self.planner.plan_folder(folder):
-                    if isinstance(item, Task):
+                    if type(item) is Task:
                         chunk.append(item)
-                        if len(chunk) >= chunk_size(self.found, self.jobs, self.max_chunk):
+                        if len(chunk) >= size:
                             self.feed.put_chunk(chunk)
                             chunk = []
                     else:

@@ -117,6 +117,22 @@ class StateStore:
         except (_sqlite_error(), OSError) as error:
             self._fail(error)
 
+    def record_many(self, step: str, records: list[tuple[str, Record]]) -> None:
+        """Record several inputs at once: (input path, record) pairs."""
+        if self.failure is not None:
+            return
+        try:
+            connection = self._connect()
+            rows = []
+            for input_path, record in records:
+                folder, name = os.path.split(os.fsencode(os.path.abspath(input_path)))
+                rows.append((folder, name, step, *(_text(v) if isinstance(v, str) else v for v in record)))
+            connection.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
+                self.commit()
+        except (_sqlite_error(), OSError) as error:
+            self._fail(error)
+
     def commit(self) -> None:
         if self._connection is not None and self.failure is None:
             try:
@@ -155,6 +171,9 @@ class NoState:
         return {}
 
     def record(self, input_path: str, step: str, record: Record) -> None:
+        pass
+
+    def record_many(self, step: str, records: list[tuple[str, Record]]) -> None:
         pass
 
     def close(self) -> None:

@@ -39,12 +39,23 @@ class StdoutWriter:
             if line is not None:
                 self._emit(line + "\n")
 
+    def write_rendered(self, data: bytes) -> None:
+        """Write what a worker rendered for a batch of files, in this writer's format."""
+        if data:
+            if self._out is None:
+                self.stream.write(data.decode("utf-8", "surrogateescape"))
+            else:
+                self._write(data)
+
     def _emit(self, text: str) -> None:
         if self._out is None:  # a text-only stream (tests capture stdout this way)
             self.stream.write(text)
             return
         # File names may hold bytes that are not UTF-8: write them back as the same bytes.
-        self._out.write(text.encode("utf-8", "surrogateescape"))
+        self._write(text.encode("utf-8", "surrogateescape"))
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
         # A burst of results (checksum over small files) fills the buffer before it is written:
         # one system call per 64 KB, not per line. A record that comes after a pause, or any
         # record on a terminal, is flushed at once so `| jq` sees it as it happens.

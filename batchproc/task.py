@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from batchproc.step import Step
+
+if TYPE_CHECKING:
+    from batchproc.result_batch import Rendering
 
 
 class Task(NamedTuple):
@@ -38,6 +41,9 @@ class WorkerSpec:
     entries: tuple = ()
     #: The run's --timeout in seconds, for steps that stop their own work in time (exec).
     timeout: float | None = None
+    #: What a local worker renders for the parent (stdout, log lines) of the files that go
+    #: plainly, which then travel in columns (batchproc.result_batch); None: results one by one.
+    rendering: Rendering | None = None
 
 
 def build_step(spec: WorkerSpec) -> Step:

@@ -183,3 +183,28 @@ def test_start_methods_give_identical_results(cli, tmp_path, method):
     assert tree_digest(tmp_path / method) == tree_digest(tmp_path / "fork")
     with Image.open(tmp_path / method / "a.jpg") as image:
         assert image.size == (90, 90)  # settings reached the workers: cover-cropped, not defaults
+
+
+def test_files_that_go_ok_in_bulk_each_keep_their_line_log_record_and_state(cli, tmp_path):
+    # Plain successes travel from the workers in columns (batchproc.result_batch), rendered
+    # there: every file must still get its manifest line, its log record and its state row.
+    names = {f"d{i % 3}/f{i:03}.txt": os.urandom(100 + i) for i in range(300)}
+    for name, data in names.items():
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(data)
+    result = cli("checksum", tmp_path / "in", "--log", tmp_path / "run.jsonl", "--jobs", 2)
+    assert result.exit_code == 0
+    digests = {str(tmp_path / "in" / name): hashlib.sha256(data).hexdigest() for name, data in names.items()}
+    assert sorted(result.stdout.splitlines()) == sorted(f"{digest}  {path}" for path, digest in digests.items())
+    records = read_log(tmp_path / "run.jsonl")
+    assert sorted(r["input"] for r in records) == sorted(digests)
+    assert all(r["status"] == "ok" and r["digest"] == digests[r["input"]] and r["bytes_in"] > 0
+               for r in records)
+
+    write_tree(tmp_path / "imgs", {f"{i:02}.png": (16, 16) for i in range(40)})
+    first = cli("resize", tmp_path / "imgs", "--out", tmp_path / "out", "--width", 8, "--json", "--jobs", 2)
+    assert first.exit_code == 0
+    assert sorted(json.loads(line)["input"] for line in first.stdout.splitlines()) == \
+        sorted(str(tmp_path / "imgs" / f"{i:02}.png") for i in range(40))
+    again = cli("resize", tmp_path / "imgs", "--out", tmp_path / "out", "--width", 8, "--json", "--jobs", 2)
+    assert {json.loads(line)["error"] for line in again.stdout.splitlines()} == {"up to date"}

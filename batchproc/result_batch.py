@@ -1,0 +1,132 @@
+"""Results of many files that went well, in columns: what a local worker sends back per chunk.
+
+Thousands of small files a second (checksum) would cost the parent more in result objects than
+the workers spend hashing: unpickling a record, updating the summary, the state, the log and
+stdout, file by file. Files that went plainly (ok, nothing for stderr) travel instead as a few
+arrays and, rendered by the worker, their stdout text and log lines. Failures, skips and
+anything else the parent must act on still travel as one FileResult each.
+"""
+
+from __future__ import annotations
+
+import pickle
+from array import array
+from dataclasses import dataclass, field
+
+from batchproc.results import FileResult, json_line
+
+#: A value the int64 columns hold for None (an output's mtime when there is no output).
+NONE = -1
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What a worker writes out for the parent, as the run's options ask."""
+
+    #: stdout's format: "json" (a JSON line per file), "print0" (NUL-separated output paths),
+    #: or "lines" (the step's own stdout_line, if it has one).
+    stdout: str = "lines"
+    #: Render --log's JSON lines too.
+    log: bool = False
+    #: Keep every record whole (pickled), for callers that take results one by one.
+    records: bool = False
+
+
+@dataclass(slots=True)
+class ResultBatch:
+    """Files one worker finished ok, in order of completion, as columns."""
+
+    seqs: array = field(default_factory=lambda: array("q"))
+    #: The input's (size, mtime_ns) as processed, for incremental state.
+    sizes: array = field(default_factory=lambda: array("q"))
+    mtimes: array = field(default_factory=lambda: array("q"))
+    #: Bytes written and the oldest output's mtime per file (NONE when the step writes no file).
+    written: array = field(default_factory=lambda: array("q"))
+    output_mtimes: array = field(default_factory=lambda: array("q"))
+    bytes_in: int = 0
+    bytes_out: int = 0
+    #: Milliseconds the files took, in all.
+    ms: float = 0.0
+    #: The stdout text of these files and their --log lines, UTF-8 (odd bytes of names kept).
+    stdout: bytes = b""
+    log: bytes = b""
+    #: The records themselves, pickled, when the run's Rendering asks for them.
+    _records: bytes | None = None
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    @property
+    def has_records(self) -> bool:
+        return self._records is not None
+
+    def records(self) -> list[FileResult]:
+        """The FileResult of every file (only when the worker was asked to keep them)."""
+        if self._records is None:
+            raise RuntimeError("this batch was sent without its records (Rendering.records)")
+        return pickle.loads(self._records)
+
+
+class BatchBuilder:
+    """Collects the results of a chunk in a worker: plain ones into a ResultBatch, the rest aside."""
+
+    def __init__(self, step, rendering: Rendering | None) -> None:
+        self.step = step
+        self.rendering = rendering
+        from batchproc.step import Step
+
+        self._lines = rendering is not None and rendering.stdout == "lines" \
+            and type(step).stdout_line is not Step.stdout_line
+        self._stderr = type(step).stderr_lines is not Step.stderr_lines
+        self.clear()
+
+    def clear(self) -> None:
+        self.batch = ResultBatch()
+        self.others: list[FileResult] = []
+        self._stdout: list[str] = []
+        self._log: list[str] = []
+        self._kept: list[FileResult] = []
+
+    def add(self, result: FileResult) -> None:
+        rendering = self.rendering
+        if rendering is None or result.status != "ok" or result.fingerprint is None \
+                or (self._stderr and self.step.stderr_lines(result.view())):
+            self.others.append(result)
+            return
+        batch = self.batch
+        batch.seqs.append(result.seq)
+        batch.sizes.append(result.fingerprint[0])
+        batch.mtimes.append(result.fingerprint[1])
+        batch.written.append(NONE if result.bytes_out is None else result.bytes_out)
+        batch.output_mtimes.append(NONE if result.output_mtime_ns is None else result.output_mtime_ns)
+        batch.bytes_in += result.bytes_in or 0
+        batch.bytes_out += result.bytes_out or 0
+        batch.ms += result.ms or 0.0
+        if rendering.stdout == "json":
+            self._stdout.append(json_line(result.to_dict()) + "\n")
+        elif rendering.stdout == "print0":
+            if result.output:
+                outputs = result.output if isinstance(result.output, list) else [result.output]
+                self._stdout.append("".join(f"{path}\0" for path in outputs))
+        elif self._lines:
+            line = self.step.stdout_line(result.view())
+            if line is not None:
+                self._stdout.append(line + "\n")
+        if rendering.log:
+            self._log.append(json_line(result.to_dict(traceback=True)) + "\n")
+        if rendering.records:
+            self._kept.append(result)
+
+    def take(self) -> tuple[ResultBatch | None, list[FileResult]]:
+        """The batch so far (None if empty) and the other results; starts afresh."""
+        batch, others = self.batch, self.others
+        if len(batch):
+            # File names may hold bytes that are not UTF-8: they go out as the same bytes.
+            batch.stdout = "".join(self._stdout).encode("utf-8", "surrogateescape")
+            batch.log = "".join(self._log).encode("utf-8")
+            if self.rendering.records:
+                batch._records = pickle.dumps(self._kept, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            batch = None
+        self.clear()
+        return batch, others
