@@ -100,6 +100,12 @@ class Feed:
         return left
 
     @property
+    def left(self) -> int | None:
+        """Tasks still waiting once the walk is over (None while it goes on)."""
+        with self._condition:
+            return self._queued_tasks + len(self._retries) if self._closed else None
+
+    @property
     def exhausted(self) -> bool:
         with self._condition:
             return self._closed and not self._chunks and not self._results and not self._retries

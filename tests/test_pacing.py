@@ -2,6 +2,8 @@
 
 from collections import deque
 
+import pytest
+
 from batchproc.local_executor import LocalExecutor
 from batchproc.results import OK, SKIPPED, FileResult
 from batchproc.task import Task, WorkerSpec
@@ -35,3 +37,24 @@ def test_a_chunk_holds_about_a_second_of_work():
     assert executor._paced(CHUNK, retry) == CHUNK[:3]
     executor._note_pace(FileResult(SKIPPED, "x", ms=0.1))  # skips say nothing about the pace
     assert executor._paced(CHUNK, deque()) == CHUNK[:3]
+
+
+def test_dask_chunks_are_packed_to_a_fifth_of_a_second_and_shared_out_at_the_end():
+    pytest.importorskip("distributed")
+    from batchproc.dask.executor import DaskExecutor
+    from batchproc.feed import Feed
+
+    executor = DaskExecutor(WorkerSpec("exec", {}))  # connects only when run
+    executor._threads_checked, executor._threads = float("inf"), 2  # two workers, never asked
+    feed = Feed()
+    for seq in range(400):
+        feed.put_chunk([Task(seq, f"f{seq}.txt")])
+    assert len(executor._packed(feed)) == 1  # nothing timed yet: as the walk made it
+    executor._note_pace([FileResult(OK, "x", ms=10.0)])
+    assert len(executor._packed(feed)) == 20  # 0.2 s of 10 ms files
+    feed.close()
+    assert len(executor._packed(feed)) == 20
+    while feed.left > 80:
+        executor._packed(feed)
+    assert feed.left == 79  # for 2 workers: smaller chunks now, so that both finish together
+    assert [len(executor._packed(feed)) for _ in range(4)] == [20, 15, 11, 9]

@@ -35,6 +35,12 @@ from batchproc.task import Task, WorkerSpec
 
 #: Chunks kept in flight per worker thread: enough that no worker waits for this client.
 DEPTH = 3
+#: Seconds of work a chunk carries once files are timed. A chunk's trip through the scheduler
+#: costs milliseconds (4 ms on a 2-core machine): the walk's chunks of a few files (one, for
+#: a slow step) are packed together until they carry about this much, which keeps that cost
+#: near 2%; the first chunks go as the walk makes them, small, for a quick first result, and
+#: the last ones are smaller again, so that no worker idles while another ends a long chunk.
+CHUNK_SECONDS = 0.2
 #: Seconds the cluster may have no worker at all before the run stops instead of waiting forever.
 NO_WORKERS_PATIENCE = 60.0
 
@@ -76,6 +82,8 @@ class DaskExecutor:
         self._suspects: deque[Task] = deque()  # files of chunks Dask gave up on: to retry alone
         self._isolated: Future | None = None  # the suspect running alone, if one is
         self._threads, self._threads_checked, self._workerless_since = 1, 0.0, None
+        #: How long a file takes (a moving average of the results so far), None before any.
+        self._file_seconds: float | None = None
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Yield a result for every task taken from `feed`, in completion order."""
@@ -160,10 +168,34 @@ class DaskExecutor:
                 self._isolated = self._submit([self._suspects.popleft()], completed)
             return
         while self._has_room():
-            chunk = feed.take_chunk()
+            chunk = self._packed(feed)
             if chunk is None:
                 return
             self._submit(chunk, completed)
+
+    def _packed(self, feed: Feed) -> list[Task] | None:
+        """The walk's next chunk, joined by those after it that are ready until it holds about
+        CHUNK_SECONDS of work, as files have taken so far (never waiting for the walk)."""
+        chunk = feed.take_chunk()
+        if chunk is None or self._file_seconds is None:
+            return chunk
+        wanted = CHUNK_SECONDS / max(self._file_seconds, 1e-6)
+        left = feed.left
+        if left is not None:  # the walk is over: share what is left out evenly
+            wanted = min(wanted, (len(chunk) + left) / (2 * self._worker_threads()))
+        while len(chunk) < wanted:
+            more = feed.take_chunk()
+            if more is None:
+                break
+            chunk = chunk + more
+        return chunk
+
+    def _note_pace(self, results: list[FileResult]) -> None:
+        timed = [result.ms for result in results if result.ms is not None and result.status != "skipped"]
+        if timed:
+            seconds = sum(timed) / len(timed) / 1000
+            self._file_seconds = seconds if self._file_seconds is None else \
+                0.7 * self._file_seconds + 0.3 * seconds
 
     def _submit(self, tasks: list[Task], completed: as_completed) -> Future:
         sent = [absolute(task) for task in tasks]
@@ -191,6 +223,7 @@ class DaskExecutor:
         if chunk is None:  # cancelled here (drain, timeout): already accounted for
             return
         if future.status == "finished":
+            self._note_pace(outcome)
             by_seq = {task.seq: (task, sent) for task, sent in zip(chunk.tasks, chunk.sent)}
             for result in outcome:
                 yield as_given(result, *by_seq[result.seq])
