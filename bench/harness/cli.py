@@ -24,12 +24,14 @@ run, into fresh virtual environments: `pip install '.[vips]'` (vips) and `pip in
 `beside` is the batchproc installed beside this Python. The image, startup and startmethod tasks
 have rows for every install; the other tasks run the first.
 
-Tasks (default: image,small,startup,startmethod; memory and incremental only when asked for):
+Tasks (default: image,small,startup,startmethod; manysmall, memory and incremental only when asked for):
   image        100 copies of the 2725x2225 sharp benchmark JPEG -> 720x588 Lanczos, JPEG q80,
                2 workers per contender; PSNR against a full-resolution Pillow LANCZOS reference.
                Pure-CPU spins (1 process twice vs 2 at once) run in the same rounds: the
                machine's own 2-core ceiling, reported beside batchproc's --jobs 1/2 scaling.
-  small        sha256 of 20,000 files of 1-4 KB: batchproc checksum vs xargs -P2 / GNU parallel.
+  small        sha256 of 20,000 files of 1-4 KB: batchproc checksum vs xargs -P2 / GNU parallel,
+               and batchproc on an empty folder: the CPU each file costs the parent and the workers.
+  manysmall    the same over 200,000 files, batchproc against xargs only (only when asked for).
   startup      python -c 'import typer', batchproc --help and batchproc resize on an empty folder,
                from each install's environment; python -c pass as floor.
   startmethod  the image task and the time to the first --json line over the photo tree, under
@@ -86,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else python -m batchproc)")
     ap.add_argument("--copies", type=int, default=100, help="image task: copies of the JPEG (default 100)")
     ap.add_argument("--small-files", type=int, default=20_000, help="small task: number of files (default 20000)")
+    ap.add_argument("--many-small-files", type=int, default=200_000,
+                    help="manysmall task: number of files (default 200000)")
     ap.add_argument("--memory-files", type=int, default=200_000, help="memory task: number of empty files (default 200000)")
     ap.add_argument("--incremental-files", type=int, default=10_000, help="incremental task: number of JPEGs (default 10000)")
     ap.add_argument("--json", type=Path, help="also write raw timings to this file")
@@ -108,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     return Config(a.rounds, a.slow_rounds, a.skip_slow, a.only, a.image.resolve(), a.bench_dir.resolve(),
                   a.peers_dir.resolve(), a.copies, a.small_files, a.memory_files, a.incremental_files, None, "",
                   a.json, a.markdown, shlex.join(["python", "bench/run.py", *argv]), kinds, a.batchproc,
-                  a.source.resolve())
+                  a.source.resolve(), many_small_files=a.many_small_files)
 
 
 def main(argv: list[str] | None = None) -> int:

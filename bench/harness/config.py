@@ -15,7 +15,7 @@ SIZE = (720, 588)
 QUALITY = 80
 JOBS = 2
 JOB_TIMEOUT = 900
-ALL_TASKS = ("image", "small", "startup", "startmethod", "memory", "incremental")
+ALL_TASKS = ("image", "small", "manysmall", "startup", "startmethod", "memory", "incremental")
 DEFAULT_TASKS = ("image", "small", "startup", "startmethod")
 # How batchproc is installed for the contenders: the README's `pip install .` and
 # `pip install '.[vips]'` into fresh virtual environments, or the batchproc beside this Python.
@@ -32,6 +32,8 @@ PHOTO_DISTINCT = 40
 INCREMENTAL_RERUNS = 3
 # Runs of each mode of the memory task (each walks all the empty files).
 MEMORY_RUNS = 3
+# Rounds of the many-small-files task (each hashes 200,000 files, a few seconds).
+MANY_SMALL_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,4 @@ class Config:
     # One per install kind, in the order asked for; None where it could not be made.
     installs: tuple[Batchproc | None, ...] = ()
     install_notes: tuple[str, ...] = ()
+    many_small_files: int = 200_000

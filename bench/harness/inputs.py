@@ -66,16 +66,18 @@ def image_copies(bench_dir: Path, image: Path, copies: int) -> Path:
     return cached_build(bench_dir / "inputs" / "image", spec, build)
 
 
-def build_small_inputs(cfg: Config) -> Path:
+def build_small_inputs(cfg: Config, files: int | None = None, name: str = "small") -> Path:
     """Files of 1-4 KB of random bytes, 1,000 per subfolder."""
-    spec = {"files": cfg.small_files, "seed": 1, "per_dir": PER_DIR}
+    files = cfg.small_files if files is None else files
+    spec = {"files": files, "seed": 1, "per_dir": PER_DIR}
 
     def build(root: Path) -> None:
         rng = random.Random(1)
-        for i in range(cfg.small_files):
-            (subfolder(root, i, 2) / f"f{i:05d}.bin").write_bytes(rng.randbytes(rng.randint(1024, 4096)))
+        digits = max(2, len(str(files // PER_DIR)))
+        for i in range(files):
+            (subfolder(root, i, digits) / f"f{i:05d}.bin").write_bytes(rng.randbytes(rng.randint(1024, 4096)))
 
-    return cached_build(cfg.bench_dir / "inputs" / "small", spec, build)
+    return cached_build(cfg.bench_dir / "inputs" / name, spec, build)
 
 
 def build_empty_files(cfg: Config) -> Path:

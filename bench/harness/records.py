@@ -87,6 +87,7 @@ class Result:
     files: int = 0
     times: list[float] = field(default_factory=list)
     cpu_times: list[float] = field(default_factory=list)
+    own_cpu_times: list[float] = field(default_factory=list)  # the command's own process only
     notes: list[str] = field(default_factory=list)
     failed: bool = False
     last_out: Path | None = None
@@ -103,11 +104,18 @@ class Result:
         """Median CPU time (user + system, the whole process tree), or None."""
         return statistics.median(self.cpu_times) if self.cpu_times else None
 
-    def record(self, wall: float, cpu: float | None) -> None:
+    @property
+    def own_cpu_median(self) -> float | None:
+        """Median CPU time of the command's own process (batchproc's parent), or None."""
+        return statistics.median(self.own_cpu_times) if self.own_cpu_times else None
+
+    def record(self, wall: float, cpu: float | None, own_cpu: float | None = None) -> None:
         """Keep one successful run's wall and CPU seconds."""
         self.times.append(wall)
         if cpu is not None:
             self.cpu_times.append(cpu)
+        if own_cpu is not None:
+            self.own_cpu_times.append(own_cpu)
 
     def fail(self, error: str) -> None:
         """Mark the contender failed; it gets no more runs."""

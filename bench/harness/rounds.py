@@ -7,6 +7,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ class Timing:
     wall: float
     cpu: float | None
     error: str
+    own_cpu: float | None = None  # the command's own process (batchproc's parent), children left out
 
 
 def children_cpu() -> float:
@@ -71,18 +73,31 @@ def time_job(job: Job) -> Timing:
     env = {**os.environ, **job.env}
     cpu_before = children_cpu()
     started = time.perf_counter()
-    try:
-        proc = subprocess.run(job.argv, cwd=job.cwd, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=JOB_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return Timing(time.perf_counter() - started, None, f"timed out after {JOB_TIMEOUT} s")
-    except OSError as err:
-        return Timing(time.perf_counter() - started, None, str(err))
-    wall = time.perf_counter() - started
-    reap_orphans()
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(job.argv, cwd=job.cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        except OSError as err:
+            return Timing(time.perf_counter() - started, None, str(err))
+        timed_out = threading.Event()
+        timer = threading.Timer(JOB_TIMEOUT, lambda: (timed_out.set(), proc.kill()))
+        timer.start()
+        try:
+            # wait4, not wait: its usage is the command's own CPU (with only what it waited for:
+            # batchproc's forkserver and its workers are not among that), beside the tree's.
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        reap_orphans()
+        errors.seek(0)
+        stderr = errors.read()
+    if timed_out.is_set():
+        return Timing(wall, None, f"timed out after {JOB_TIMEOUT} s")
     # CPU time counts every process of the tree that was waited for: workers, xargs' children.
     cpu = children_cpu() - cpu_before
-    return Timing(wall, cpu, "" if proc.returncode == 0 else f"exit {proc.returncode}: {tail(proc.stderr)}")
+    return Timing(wall, cpu, "" if proc.returncode == 0 else f"exit {proc.returncode}: {tail(stderr)}",
+                  usage.ru_utime + usage.ru_stime)
 
 
 def time_first_line(job: Job) -> Timing:
@@ -130,7 +145,7 @@ def run_once(result: Result, run_dir: Path) -> None:
     if timing.error:
         result.fail(timing.error)
         return
-    result.record(timing.wall, timing.cpu)
+    result.record(timing.wall, timing.cpu, timing.own_cpu)
     if job.out_dir is not None:
         # Keep only the latest output of each contender: it is what quality and counts check.
         if result.last_out and result.last_out != job.out_dir:

@@ -18,6 +18,7 @@ Verdict = tuple[str, str, str]
 HEADING = "Targets (issue.number: 5 the first performance issue, 11 start-up, 14 performance II, 16 start methods)"
 PSNR_SLACK_DB = -0.3  # 14.1: PSNR no lower than sharp's minus 0.3 dB
 CEILING_SLACK = 0.03  # 14.5: --jobs 2 / --jobs 1 within 0.03 of the machine's own ceiling
+PARENT_US_PER_FILE, WORKER_US_PER_FILE = 8, 25  # 14.3: CPU per small file, checksum
 
 
 def find_result(grouped: dict[str, list[Result]], task: str, key: str) -> Result | None:
@@ -43,6 +44,13 @@ class Lookup:
     def psnr(self, task: str, key: str) -> float | None:
         res = find_result(self.grouped, task, key)
         return res.psnr if res else None
+
+    def cpu(self, task: str, key: str) -> tuple[float | None, float | None]:
+        """Median CPU seconds of the command's own process and of the rest of its tree."""
+        res = find_result(self.grouped, task, key)
+        if not res or res.own_cpu_median is None or res.cpu_median is None:
+            return None, None
+        return res.own_cpu_median, res.cpu_median - res.own_cpu_median
 
     def extra(self, task: str, key: str, field: str) -> float | None:
         res = find_result(self.grouped, task, key)
@@ -107,6 +115,12 @@ def evaluate_targets(cfg: Config, grouped: dict[str, list[Result]], pairs: list[
     checks.append((f"14.5 image: --jobs 2 / --jobs 1 within {CEILING_SLACK} of the machine's ceiling"
                    + (f" ({ceiling:.3f}x)" if ceiling else ""),
                    ours if ceiling else None, lambda v: v >= ceiling - CEILING_SLACK, "x"))
+    for index, (what, limit) in enumerate((("parent", PARENT_US_PER_FILE), ("workers", WORKER_US_PER_FILE))):
+        # (CPU over the files - CPU of the same command on an empty folder) / files
+        full, empty = look.cpu("small", names.CHECKSUM)[index], look.cpu("small", names.CHECKSUM_EMPTY)[index]
+        per_file = (full - empty) / cfg.small_files * 1e6 if full is not None and empty is not None else None
+        checks.append((f"14.3 small: checksum's {what} CPU per file <= {limit} us", per_file,
+                       lambda v, limit=limit: v <= limit, " us"))
     for key, what in (("batchproc", "batchproc --help"), ("batchproc-empty", "batchproc resize EMPTY")):
         checks.append((f"5.5 startup: {what} <= 0.25 s", look.median("startup", key), lambda v: v <= 0.25, " s"))
     rss = [v for v in (look.extra("memory", n, "peak_rss_mb") for n in (TERMINAL, PIPE)) if v is not None]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .config import Config
-from .contenders import ceiling_contenders, image_contenders, small_contenders
+from .config import MANY_SMALL_ROUNDS, Config
+from .contenders import CHECKSUM, CHECKSUM_EMPTY, ceiling_contenders, image_contenders, many_small_contenders, small_contenders
 from .incremental import incremental_task
 from .inputs import build_image_inputs, build_small_inputs, fresh_dir
 from .memory import memory_task
@@ -33,13 +33,28 @@ def image_task(cfg: Config) -> list[Result]:
 def small_task(cfg: Config) -> list[Result]:
     """sha256 over many 1-4 KB files, manifest to /dev/null (checked against sha256sum's after the rounds)."""
     src = build_small_inputs(cfg)
-    return run_round_robin(cfg, small_contenders(cfg, src), fresh_dir(cfg.bench_dir / "runs" / "small"),
-                           files=cfg.small_files)
+    empty = fresh_dir(cfg.bench_dir / "inputs" / "empty-dir")
+    results = run_round_robin(cfg, small_contenders(cfg, src, empty), fresh_dir(cfg.bench_dir / "runs" / "small"),
+                              files=cfg.small_files)
+    for res in results:
+        if res.contender.name == CHECKSUM_EMPTY:
+            res.files = 0
+        if res.contender.name in (CHECKSUM, CHECKSUM_EMPTY) and res.own_cpu_median is not None:
+            res.notes.append(f"parent cpu {res.own_cpu_median:.2f} s")
+    return results
+
+
+def many_small_task(cfg: Config) -> list[Result]:
+    """The small task's checksum over 200,000 files, against xargs only (at most 3 rounds)."""
+    src = build_small_inputs(cfg, cfg.many_small_files, "many-small")
+    return run_round_robin(cfg, many_small_contenders(cfg, src), fresh_dir(cfg.bench_dir / "runs" / "manysmall"),
+                           rounds=min(cfg.rounds, MANY_SMALL_ROUNDS), files=cfg.many_small_files)
 
 
 TASKS: dict[str, Callable[[Config], list[Result]]] = {
     "image": image_task,
     "small": small_task,
+    "manysmall": many_small_task,
     "startup": startup_task,
     "startmethod": start_method_task,
     "memory": memory_task,
