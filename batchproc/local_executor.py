@@ -147,7 +147,8 @@ class LocalExecutor:
                 chunk = retry.popleft() if retry else feed.take_chunk()
                 if chunk is None:
                     return
-                chunk = self._paced(chunk, retry)
+                left = _left(feed, retry)
+                chunk = self._paced(chunk, retry, None if left is None else left + len(chunk))
                 if worker is None:
                     worker = self._start(index)
                 chunk_id = next(self._chunk_ids)
@@ -188,13 +189,17 @@ class LocalExecutor:
         self._workers[index] = worker
         return worker
 
-    def _paced(self, chunk: list[Task], retry: deque) -> list[Task]:
+    def _paced(self, chunk: list[Task], retry: deque, left: int | None = None) -> list[Task]:
         """At most CHUNK_SECONDS of work, as files have taken so far: the rest waits its turn
         (ahead of new work), so slow files (a video each) go out one or two at a time and no
-        worker sits idle at the end while another still holds a queue of them."""
-        if self._file_seconds is None or len(chunk) == 1:
-            return chunk
-        most = max(1, int(CHUNK_SECONDS / max(self._file_seconds, 1e-6)))
+        worker sits idle at the end while another still holds a queue of them. Once the walk is
+        over (`left`: the tasks still waiting, this chunk's included), at most a share of what is
+        left for each chunk a worker may hold, so that the workers finish together."""
+        most = len(chunk)
+        if self._file_seconds is not None:
+            most = max(1, int(CHUNK_SECONDS / max(self._file_seconds, 1e-6)))
+        if left is not None:
+            most = min(most, max(1, left // (self.jobs * DEPTH)))
         if len(chunk) <= most:
             return chunk
         retry.appendleft(chunk[most:])
@@ -340,6 +345,12 @@ class LocalExecutor:
                 worker.process.join(1)
             worker.connection.close()
             self._workers[index] = None
+
+
+def _left(feed: Feed, retry: deque) -> int | None:
+    """Tasks still to send once the walk is over; None before."""
+    left = feed.left
+    return None if left is None else left + sum(len(chunk) for chunk in retry)
 
 
 def _clean_up_after(task: Task, pid: int) -> None:

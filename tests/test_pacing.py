@@ -39,6 +39,13 @@ def test_a_chunk_holds_about_a_second_of_work():
     assert executor._paced(CHUNK, deque()) == CHUNK[:3]
 
 
+def test_once_the_walk_is_over_chunks_shrink_so_that_workers_finish_together():
+    executor = executor_after(30, 30)  # 2 workers, 2 chunks each at most in hand
+    assert executor._paced(CHUNK, deque(), left=64) == CHUNK  # plenty left: whole chunks
+    assert executor._paced(CHUNK, deque(), left=16) == CHUNK[:4]
+    assert executor._paced(CHUNK, deque(), left=6) == CHUNK[:1]
+
+
 def test_dask_chunks_are_packed_to_a_fifth_of_a_second_and_shared_out_at_the_end():
     pytest.importorskip("distributed")
     from batchproc.dask.executor import DaskExecutor
