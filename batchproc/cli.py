@@ -79,7 +79,7 @@ def plugin_dirs_from(args: list[str]) -> tuple[str, ...]:
 def runs_local_workers(args: list[str]) -> bool:
     """Whether this command line will most likely start workers on this machine from a
     forkserver (read before parsing, to start that server early; a wrong guess costs only a
-    server that is never used)."""
+    server that is never used, or one started with the first file)."""
     if os.environ.get("BATCHPROC_EXECUTOR", "local") != "local" or os.environ.get("BATCHPROC_SCHEDULER"):
         return False
     quiet_flags = {"-h", "--help", "--dry-run", "--executor", "--scheduler", "--version"}
@@ -96,12 +96,32 @@ def runs_local_workers(args: list[str]) -> bool:
 def _start_worker_server(args: list[str], registry) -> None:
     """Start the server workers fork from as soon as the step to run is known: the imports it
     does for every worker (the step's module, Pillow, libvips) then overlap this process's own."""
-    name = next((arg for arg in _skip_global_options(args) if not arg.startswith("-")), None)
+    rest = list(_skip_global_options(args))
+    name = next((arg for arg in rest if not arg.startswith("-")), None)
     entry = registry.entries.get(name) if name else None
-    if entry is not None and runs_local_workers(args):
+    if entry is not None and runs_local_workers(args) and names_something(rest[rest.index(name) + 1:]):
         from batchproc import worker_server
 
         worker_server.start((entry.module, *entry.preload))
+
+
+def names_something(args: list[str]) -> bool:
+    """Whether the command line may name files to process (read before parsing, like
+    runs_local_workers): not when every path it names is an empty folder or missing. Then the
+    server, whose imports would only compete with this process for the CPU, starts with the
+    first file instead, if one turns up."""
+    for arg in args:
+        if arg in ("-", "--files-from") or arg.startswith("--files-from="):
+            return True
+        try:
+            with os.scandir(arg) as entries:
+                if next(entries, None) is not None:
+                    return True
+        except NotADirectoryError:  # a file
+            return True
+        except (OSError, ValueError):  # an option, a value, a path that does not exist
+            continue
+    return False
 
 
 def _skip_global_options(args: list[str]):
