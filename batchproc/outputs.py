@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 
 from batchproc.errors import UsageError
@@ -92,7 +91,7 @@ def temporary_path(target: str) -> str:
     folder, name = os.path.split(target)
     if len(os.fsencode(name)) > 200:  # keep within the 255-byte name limit
         name = os.path.splitext(name)[1][-20:]
-    return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{name}")
+    return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}-{name}")
 
 
 def remove_temporaries(folder: str, pid: int) -> None:

@@ -9,9 +9,8 @@ anything else the parent must act on still travel as one FileResult each.
 
 from __future__ import annotations
 
-import pickle
 from array import array
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from batchproc.results import FileResult, json_line
 
@@ -19,8 +18,7 @@ from batchproc.results import FileResult, json_line
 NONE = -1
 
 
-@dataclass(frozen=True)
-class Rendering:
+class Rendering(NamedTuple):
     """What a worker writes out for the parent, as the run's options ask."""
 
     #: stdout's format: "json" (a JSON line per file), "print0" (NUL-separated output paths),
@@ -32,26 +30,32 @@ class Rendering:
     records: bool = False
 
 
-@dataclass(slots=True)
 class ResultBatch:
     """Files one worker finished ok, in order of completion, as columns."""
 
-    seqs: array = field(default_factory=lambda: array("q"))
-    #: The input's (size, mtime_ns) as processed, for incremental state.
-    sizes: array = field(default_factory=lambda: array("q"))
-    mtimes: array = field(default_factory=lambda: array("q"))
-    #: Bytes written and the oldest output's mtime per file (NONE when the step writes no file).
-    written: array = field(default_factory=lambda: array("q"))
-    output_mtimes: array = field(default_factory=lambda: array("q"))
-    bytes_in: int = 0
-    bytes_out: int = 0
-    #: Milliseconds the files took, in all.
-    ms: float = 0.0
-    #: The stdout text of these files and their --log lines, UTF-8 (odd bytes of names kept).
-    stdout: bytes = b""
-    log: bytes = b""
-    #: The records themselves, pickled, when the run's Rendering asks for them.
-    _records: bytes | None = None
+    __slots__ = ("seqs", "sizes", "mtimes", "written", "output_mtimes", "bytes_in", "bytes_out", "ms",
+                 "stdout", "log", "_records")
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+        #: The input's (size, mtime_ns) as processed, for incremental state.
+        self.sizes, self.mtimes = array("q"), array("q")
+        #: Bytes written and the oldest output's mtime per file (NONE when the step writes no file).
+        self.written, self.output_mtimes = array("q"), array("q")
+        self.bytes_in = self.bytes_out = 0
+        #: Milliseconds the files took, in all.
+        self.ms = 0.0
+        #: The stdout text of these files and their --log lines, UTF-8 (odd bytes of names kept).
+        self.stdout = self.log = b""
+        #: The records themselves, pickled, when the run's Rendering asks for them.
+        self._records: bytes | None = None
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state) -> None:
+        for name, value in zip(self.__slots__, state):
+            setattr(self, name, value)
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -64,6 +68,8 @@ class ResultBatch:
         """The FileResult of every file (only when the worker was asked to keep them)."""
         if self._records is None:
             raise RuntimeError("this batch was sent without its records (Rendering.records)")
+        import pickle
+
         return pickle.loads(self._records)
 
 
@@ -125,6 +131,8 @@ class BatchBuilder:
             batch.stdout = "".join(self._stdout).encode("utf-8", "surrogateescape")
             batch.log = "".join(self._log).encode("utf-8")
             if self.rendering.records:
+                import pickle
+
                 batch._records = pickle.dumps(self._kept, protocol=pickle.HIGHEST_PROTOCOL)
         else:
             batch = None

@@ -7,8 +7,9 @@ another user, simply starts afresh. Steps that write no files keep theirs by the
 
 from __future__ import annotations
 
-import hashlib
 import os
+
+from batchproc.fingerprint import short_digest
 
 #: File systems where SQLite's POSIX locks cannot be trusted: state there locks with dot-files.
 NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "ceph",
@@ -39,7 +40,7 @@ def usable_home(option: str | None) -> tuple[str | None, str | None]:
 def state_file(home: str, root: str, kind: str = "outputs") -> str:
     """The state file of one output folder (or, for steps that write no files, input folder)."""
     real = os.path.realpath(root)
-    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    digest = short_digest(os.fsencode(real))
     name = os.path.basename(real.rstrip(os.sep)) or "root"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40]
     return os.path.join(home, kind, f"{safe}-{digest}.sqlite")

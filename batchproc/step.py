@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -54,7 +53,9 @@ class Step:
     def settings_hash(self) -> str:
         """A short fingerprint of the step, its version and settings, for incremental runs."""
         text = json.dumps([self.name, self.version, self.settings], sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        from batchproc.fingerprint import short_digest
+
+        return short_digest(text.encode())
 
     def accepts_file(self, name: str) -> bool:
         """True if the step wants a file with this name."""

@@ -13,7 +13,10 @@ from batchproc_plugins.geometry import parse_geometry
 from batchproc_plugins import vips_resize
 from batchproc.image.formats import format_for
 from batchproc.image.limits import DEFAULT_MAX_PIXELS
-from batchproc.image import ImageStep, Metadata, Picture
+from batchproc.image import ImageStep
+
+if TYPE_CHECKING:  # pictures are made in workers: the parent never needs the class
+    from batchproc.image import Picture
 
 IMAGE = "Image options"
 
@@ -154,6 +157,8 @@ class Resize(ImageStep):
         else:
             picture = picture.resize(size, resample=self.resample)
         if self.strip:
+            from batchproc.image import Metadata
+
             picture = picture.replace(metadata=Metadata())
         return picture.replace(quality=self.quality, background=self.background)
 

@@ -8,15 +8,18 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from batchproc.errors import StepError, Unchanged
 from batchproc.image.formats import FORMATS, IMAGE_EXTENSIONS, format_for
-from batchproc.image.picture import Picture
-from batchproc.image.reading import DEFAULT_MAX_PIXELS, open_image
-from batchproc.image.verify import Expected, check_output, check_with_vips
-from batchproc.image.writing import save
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.step import Step
+
+# The pipeline itself (decoding, pictures, encoding, checks) is imported where it runs, in the
+# workers: the parent only parses options and plans, and starts sooner without it.
+if TYPE_CHECKING:
+    from batchproc.image.picture import Picture
+    from batchproc.image.verify import Expected
 
 
 class ImageStep(Step):
@@ -62,6 +65,8 @@ class ImageStep(Step):
 
     def verify(self, outputs: list[Path], data: dict, *, thorough: bool) -> None:
         """Each output reads back as written: batchproc.image.verify says how."""
+        from batchproc.image.verify import check_output
+
         written = getattr(self, "_written", {})
         for index, path in enumerate(outputs):
             expected = written.pop(str(path), None) or _expected_from(data, index)
@@ -95,6 +100,10 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
 
     A TIFF written as TIFF keeps every page, each through the steps on its own; any other
     format gets the first page (or, unless it can animate, the first frame of an animation)."""
+    from batchproc.image.picture import Picture
+    from batchproc.image.reading import open_image
+    from batchproc.image.verify import Expected
+
     targets = target if isinstance(target, list) else [target]
     step._written = written = {}
     with open_image(source, max_pixels=max_pixels) as opened:
@@ -138,6 +147,8 @@ def _through(steps, picture: Picture) -> list[Picture]:
 
 def _write(pictures: list[Picture], path) -> str:
     """Write a picture (with its further pages): orientation applied, in its format."""
+    from batchproc.image.writing import save
+
     first, *rest = [picture._uprighted() for picture in pictures]
     return save(first._pixels(), path, first.format, quality=first.quality, metadata=first.metadata,
                 background=first.background, lossless=first.lossless, frames=first._frames or None,
@@ -149,6 +160,8 @@ def _readable_as_is(source: Path, fmt: str, opened, max_pixels: int) -> bool:
     """Whether the input, as it is, is an output every reader takes. It must decode in full in
     Pillow (else the file fails, saying why); if libvips (when installed) cannot decode it, it
     is not copied but written again."""
+    from batchproc.image.verify import Expected, check_output, check_with_vips
+
     expected = Expected(fmt, opened.size, len(opened.pages) if fmt == "tiff" else opened.frame_count)
     check_output(source, expected, thorough=True, max_pixels=max_pixels, libvips=False)
     try:
@@ -168,6 +181,8 @@ def _data(sizes: list, fmt: str, count: int) -> dict:
 def _expected_from(data: dict, index: int) -> Expected:
     """What an output should be, from a step's record when the pipeline did not say (the
     libvips resize engine)."""
+    from batchproc.image.verify import Expected
+
     if "sizes" in data:
         width, height = map(int, data["sizes"][index].split("x"))
     elif "width" in data:
