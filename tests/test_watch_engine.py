@@ -159,3 +159,28 @@ def test_a_burst_is_chunked_as_a_normal_walk_is(tmp_path):
     assert sum(chunks) == 501
     assert chunks[-1] == 1  # the one file of the second batch goes at once, alone
     assert max(chunks) == step.max_chunk and len(chunks) < 501 // 4  # not one task per event
+
+
+def test_after_watchdog_reports_lost_events_the_whole_tree_is_looked_at_again(tmp_path):
+    import logging
+
+    from batchproc.stopping import StopControl
+    from batchproc.watch.hot_folders import HotFolders
+
+    pytest.importorskip("watchdog")
+    (tmp_path / "in/sub").mkdir(parents=True)
+    for name in ("a.txt", "sub/b.txt"):
+        (tmp_path / "in" / name).write_text("x")
+        age(tmp_path / "in" / name)
+    said = []
+    hot = HotFolders(settle=0.1, poll=None, control=StopControl(), say=said.append)
+    try:
+        share = hot.share([str(tmp_path / "in")], WalkRules(), accepts=lambda name: True, mirror=False)
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost")  # as watchdog 7 says it
+        entry = share._take(timeout=5)
+        assert entry is not None
+        assert sorted(f.relpath for folder in entry[1] for f in folder) == ["a.txt", "sub/b.txt"]
+        assert said == ["Warning: more changes at once than inotify could queue: looking at the whole tree again"]
+    finally:
+        hot.close()

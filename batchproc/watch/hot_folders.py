@@ -137,6 +137,10 @@ class HotFolders:
             for share in self._live():
                 for found_path, info in share.folder_appeared(path):
                     self.settler.adopt(found_path, info, fresh=True)
+        elif kind == "overflow":  # events were lost: every file may have changed
+            for share in self._live():
+                for found_path, info in share.everything():
+                    self.settler.adopt(found_path, info)
         elif kind == "folder gone":
             self.settler.forget_below(path)
             for share in self._live():

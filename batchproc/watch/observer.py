@@ -9,22 +9,27 @@ What watchdog does not cover is covered here: inotify watches are per user and l
 (`fs.inotify.max_user_watches`). watchdog raises when the watched folder itself cannot be
 watched but (from version 7) silently skips subfolders it cannot watch, so after each
 folder is watched a fresh inotify instance tries to add one watch: when even that fails,
-the limit is reached and the watch falls back to polling, saying so in one warning line.
+the limit is reached and the watch falls back to polling, saying so in one warning line (every
+FALLBACK_POLL seconds, or less often where one look at the tree takes long).
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import logging
 import os
 import sys
 import threading
+import time
 from typing import Callable
 
 from batchproc.errors import UsageError
 
-#: Seconds between two looks at the tree when polling replaces inotify (its watch limit reached).
+#: Seconds between two looks at the tree when polling replaces inotify (its limits reached), at
+#: least; longer for a tree whose look takes more than a POLL_BUDGET-th of that.
 FALLBACK_POLL = 5.0
+POLL_BUDGET = 20
 INSTALL_HINT = "pip install 'batchproc[watch]'"
 
 
@@ -50,11 +55,16 @@ class FolderObserver:
         self.follow_symlinks = follow_symlinks
         self.keep = keep or (lambda folder, entry: True)
         self.warn = warn
-        self._folders: list[str] = []
+        self._folders: list[tuple[str, bool]] = []
         self._lock = threading.RLock()
         self._handler = _handler(post)
         self._observer = None
         self._inotify = False
+        #: Why polling replaced inotify (ENOSPC: no watch left, EMFILE: no instance), if it did.
+        self._fallback: int | None = None
+        self._warned = False
+        self._said = _WatchdogSays(post, warn)
+        logging.getLogger("watchdog").addHandler(self._said)
         self._start()
 
     @property
@@ -71,15 +81,20 @@ class FolderObserver:
             except OSError as error:
                 if not (self._inotify and error.errno in (errno.ENOSPC, errno.EMFILE)):
                     raise UsageError(f"cannot watch {folder}: {error.strerror or error}") from None
-                self._fall_back(error.errno)
+                self._fallback = error.errno
+                self._poll_instead()
                 return
-            self.check_limit()
+            if self._fallback is not None:  # polling since the start: size it for this tree too
+                self._poll_instead()
+            else:
+                self.check_limit()
 
     def check_limit(self) -> None:
         """Fall back to polling if inotify has run out of watches (some folder went unwatched)."""
         with self._lock:
             if self._inotify and not _inotify_watch_left():
-                self._fall_back(errno.ENOSPC)
+                self._fallback = errno.ENOSPC
+                self._poll_instead()
 
     def stop(self) -> None:
         with self._lock:
@@ -87,6 +102,7 @@ class FolderObserver:
         if observer is not None:
             observer.stop()
             observer.join(5)
+        logging.getLogger("watchdog").removeHandler(self._said)
 
     def _start(self) -> None:
         if self.poll is None:
@@ -96,20 +112,19 @@ class FolderObserver:
                 self._observer = Observer()
                 self._inotify = type(self._observer).__name__ == "InotifyObserver"
             except OSError as error:  # no inotify instance left (max_user_instances)
-                self.poll = FALLBACK_POLL
-                self._observer = self._poller()
-                self._say_fallback(error.errno)
+                self._fallback, self.poll = error.errno, FALLBACK_POLL
+                self._observer = self._poller(self.poll)
         else:
-            self._observer = self._poller()
+            self._observer = self._poller(self.poll)
         self._observer.start()
 
-    def _poller(self):
+    def _poller(self, interval: float):
         from watchdog.observers.polling import PollingObserverVFS
 
         def listdir(folder):
             return [entry for entry in os.scandir(folder) if self.keep(folder, entry)]
 
-        return PollingObserverVFS(os.stat, listdir, polling_interval=self.poll)
+        return PollingObserverVFS(os.stat, listdir, polling_interval=interval)
 
     def _schedule(self, observer, folder: str, recursive: bool) -> None:
         options = {"recursive": recursive, "event_filter": _EVENTS}
@@ -117,25 +132,55 @@ class FolderObserver:
             options["follow_symlink"] = True
         observer.schedule(self._handler, folder, **options)
 
-    def _fall_back(self, reason: int) -> None:
-        """Poll instead of inotify: the poller takes its first look before inotify stops, so
-        nothing that happens in between is missed."""
-        self.poll = FALLBACK_POLL
-        poller = self._poller()
-        poller.start()
-        for folder, recursive in self._folders:
-            self._schedule(poller, folder, recursive)
-        old, self._observer, self._inotify = self._observer, poller, False
+    def _poll_instead(self) -> None:
+        """Poll instead of inotify, often enough to be useful and seldom enough to cost little
+        (a look at the tree may take a twentieth of the time: about 5% of a core). The poller
+        takes its first look before the old observer stops, so nothing in between is missed."""
+        interval, poller = FALLBACK_POLL, None
+        for _ in range(2):  # the first look says how long a look takes
+            if poller is not None:
+                poller.stop()
+            poller = self._poller(interval)
+            poller.start()
+            began = time.monotonic()
+            for folder, recursive in self._folders:
+                self._schedule(poller, folder, recursive)
+            wanted = max(FALLBACK_POLL, POLL_BUDGET * (time.monotonic() - began))
+            if wanted <= interval * 1.5:
+                break
+            interval = round(wanted)
+        old, self._observer, self._inotify, self.poll = self._observer, poller, False, interval
         old.stop()
-        self._say_fallback(reason)
+        if not self._warned:
+            self._warned = True
+            self._say_fallback(self._fallback)
 
     def _say_fallback(self, reason: int) -> None:
         if reason == errno.EMFILE:
-            limit, name = _read_limit("max_user_instances"), "fs.inotify.max_user_instances"
+            limit, name, more = _read_limit("max_user_instances"), "fs.inotify.max_user_instances", 1024
         else:
-            limit, name = _read_limit("max_user_watches"), "fs.inotify.max_user_watches"
+            limit, name, more = _read_limit("max_user_watches"), "fs.inotify.max_user_watches", 524288
         self.warn(f"Warning: the inotify limit is reached ({name} = {limit}): watching by polling "
-                  f"every {self.poll:g} s instead (raise it: sysctl {name}=524288)")
+                  f"every {self.poll:g} s instead (raise it: sysctl {name}={more})")
+
+
+class _WatchdogSays(logging.Handler):
+    """What watchdog logs, said as batchproc says things. An inotify queue that overflowed
+    (events lost in a storm of changes: watchdog 7 says so) is also posted as ("overflow", ""),
+    for the watch to look at its whole tree again."""
+
+    def __init__(self, post, warn) -> None:
+        super().__init__(logging.WARNING)
+        self.post, self.warn = post, warn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "overflow" in message.lower():
+            self.warn("Warning: more changes at once than inotify could queue: looking at the whole "
+                      "tree again")
+            self.post("overflow", "")
+        else:
+            self.warn(f"Warning: {message}")
 
 
 def _handler(post):

@@ -164,6 +164,19 @@ class Share:
                 if found.problem is None:
                     yield os.path.abspath(found.path), found.stat
 
+    def everything(self) -> Iterator[tuple[str, os.stat_result]]:
+        """Every file under this run's arguments now (after events were lost)."""
+        for root in self.roots:
+            if root.name is not None:
+                found = found_argument(root.given)
+                files = [[found]] if found.problem is None else []
+            else:
+                files = walk_below(root.given, "", self.rules)
+            for folder in files:
+                for found in folder:
+                    if found.problem is None:
+                        yield os.path.abspath(found.path), found.stat
+
     # What the run asks of its share.
 
     def items(self) -> Iterator:
