@@ -235,11 +235,17 @@ _EVENTS = _event_classes()
 _SCHEDULE_FOLLOWS = _schedule_follows()
 
 
+_libc = None
+
+
 def _inotify_watch_left() -> bool:
     """False when this user cannot add one more inotify watch (ENOSPC)."""
+    global _libc
     if not sys.platform.startswith("linux"):
         return True
-    libc = ctypes.CDLL(None, use_errno=True)
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc
     fd = libc.inotify_init1(os.O_CLOEXEC)
     if fd < 0:
         return True  # out of instances, not of watches: ours already has its instance
