@@ -96,7 +96,7 @@ class FileResult:
 class FinishedFile(NamedTuple):
     """A finished file as a step's `stdout_line` sees it (read-only)."""
 
-    #: ok, skipped or failed (a Status, equal to its string).
+    #: ok, skipped or failed, or deleted under --watch (a Status, equal to its string).
     status: Status
     #: The input path as the user gave it.
     input: str
