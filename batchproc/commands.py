@@ -48,8 +48,9 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     listed = None if args else step.default_paths()
     if not args and not listed and not options.files_from:
         raise UsageError("give at least one file or folder (- reads a list from stdin)")
-    if options.in_place and step.output_suffix is None:
-        raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
+    if step.output_suffix is None and (options.in_place or options.out is not None):
+        what = "--in-place" if options.in_place else "--out"
+        raise UsageError(f"{step.name} writes no files here: {what} has no meaning")
     source = PathSource(args, null=options.null, files_from=options.files_from, listed=listed)
     if options.start_method == "fork" and not options.dry_run:
         print("Warning: --start-method fork: workers are forked while batchproc's walking thread "
@@ -62,7 +63,8 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run, flush_each=options.watch)
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout,
-                            each_file=options.watch, prefix=f"{label}: " if hot is not None else "")
+                            step=step, each_file=options.watch,
+                            prefix=f"{label}: " if hot is not None else "")
     try:
         summary = run_batch(step, source, options, events=report, hot=hot, control=control, order=order)
         report.close()  # the last buffered records reach stdout here

@@ -39,9 +39,10 @@ class Ledger:
             self._failed(result, batch)
 
     def _failed(self, result: FileResult, batch: int) -> None:
-        """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-        if result.disk_full:
-            self.control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
+        """Stop dispatching when no later file can succeed (a full disk, a command the shell
+        cannot find) or the budget is spent."""
+        if result.stops_run:
+            self.control.drain(f"stopped: {result.stops_run}", ExitCode.ABORTED)
         elif self.share is None:
             if self.budget.spent(self.summary.failed, self.walker.found):
                 self.control.drain(f"stopped: failure budget spent ({self.summary.failed} failed)",

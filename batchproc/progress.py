@@ -13,9 +13,11 @@ class TerminalReport(Events):
     """A tqdm bar on stderr (when wanted) plus one line per failure and a final summary."""
 
     def __init__(self, step_name: str, *, bar: bool, quiet: bool = False, stream=None,
-                 stdout=None, each_file: bool = False, prefix: str = "") -> None:
+                 stdout=None, step=None, each_file: bool = False, prefix: str = "") -> None:
         self.step_name = step_name
         self.stdout = stdout
+        #: The step, asked for lines of its own to show on stderr (exec --show-stderr).
+        self.step = step
         self.quiet = quiet
         #: One line per finished file (a watch), not only per failure.
         self.each_file = each_file
@@ -39,6 +41,9 @@ class TerminalReport(Events):
             self.stdout.write(result)
         if self._bar is not None:
             self._bar.update(1)
+        if self.step is not None:
+            for line in self.step.stderr_lines(result.view()):
+                self.say(line)
         if result.status == FAILED:  # even when quiet: a failure is what a cron mail is for
             self.say(f"{self.prefix}failed: {result.input}: {result.error}")
         elif self.each_file and not self.quiet:

@@ -53,8 +53,9 @@ class FileResult:
     # The engine's bookkeeping below is never part of the step's data.
     #: The failure may be transient (an I/O error, a crash): --retries may try again.
     retryable: bool = False
-    #: The disk (or quota) is full or read-only: no later file can be written either.
-    disk_full: bool = False
+    #: Why no later file can succeed either (a full or read-only disk, a command the shell
+    #: cannot find), or None: the run stops after the files in flight, with exit code 4.
+    stops_run: str | None = None
     #: Failed in a way that should not be tried again until the file changes (kills workers).
     quarantined: bool = False
     #: Failed because the input changed while it was processed (or since it settled, under

@@ -22,6 +22,7 @@ from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
 from batchproc.stopping import StopControl, handle_signals
+from batchproc.worker_server import modules_of
 from batchproc.walk import Found, WalkRules, walk
 from batchproc.walker import Walker, chunk_size  # noqa: F401 - chunk_size: part of the runner's interface
 from batchproc.task import WorkerSpec
@@ -58,8 +59,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
-                      tuple(registry.current().entries.values()))
+                      tuple(registry.current().entries.values()), options.timeout)
     executor = make_executor(step, options, spec, jobs)
+    if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
+        step.check_runnable()
     planner = _planner(step, paths, layout, options)
     rules = walk_rules(options, layout, paths.args)
     share = own_watch = None
@@ -163,6 +166,8 @@ def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOp
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)
+    if options.in_place and paths.streamed:
+        planner.written = set()
     if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
@@ -185,14 +190,24 @@ def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
     if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=step.preload(),
-                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs))
+        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=modules_of(type(step)),
+                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs),
+                             timeout_grace=_timeout_grace(step))
     try:
         from batchproc.dask.executor import DaskExecutor
     except ImportError as error:
         raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
     return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout,
-                        max_memory=ceiling(options.max_memory, jobs))
+                        max_memory=ceiling(options.max_memory, jobs), timeout_grace=_timeout_grace(step))
+
+
+#: Seconds the parent waits past --timeout before killing the worker of a step that stops its
+#: own work at the timeout: time for the step to kill its command and report the file.
+TIMEOUT_GRACE = 1.0
+
+
+def _timeout_grace(step: Step) -> float:
+    return TIMEOUT_GRACE if step.stops_at_timeout else 0.0
 
 
 class PlanOnly:

@@ -30,7 +30,8 @@ class StdoutWriter:
         if self.json_lines:
             self._emit(json_line(result.to_dict()) + "\n")
         elif self.dry_run:
-            self._emit(_plan_line(result) + "\n")
+            line = self.step.plan_line(result.view()) if result.status == PLANNED else None
+            self._emit((line if line is not None else _plan_line(result)) + "\n")
         elif self.print0:
             if result.status in (OK, PLANNED) and result.output:
                 outputs = result.output if isinstance(result.output, list) else [result.output]

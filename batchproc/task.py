@@ -39,6 +39,8 @@ class WorkerSpec:
     verify: str = "auto"
     #: Where every installed step lives, as the parent found them (chain looks others up).
     entries: tuple = ()
+    #: The run's --timeout in seconds, for steps that stop their own work in time (exec).
+    timeout: float | None = None
 
 
 def build_step(spec: WorkerSpec) -> Step:
@@ -52,4 +54,7 @@ def build_step(spec: WorkerSpec) -> Step:
         raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker ({error})") from None
     if step_class is None:
         raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker")
-    return step_class(**spec.settings)
+    step = step_class(**spec.settings)
+    step.check_runnable()
+    step.prepare_worker(timeout=spec.timeout)
+    return step

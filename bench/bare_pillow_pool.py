@@ -1,47 +1,30 @@
-"""Bare Pillow baseline: resize every JPEG in a folder with a 2-process Pool.
+"""The Pillow floor: a bare Pool that drafts, resizes and saves every JPEG of a folder, nothing more.
 
-Usage: python bare_pillow_pool.py IN_DIR OUT_DIR [--size 720x588] [--quality 80] [--jobs 2]
+Usage: python bare_pillow_pool.py IN_DIR OUT_DIR WIDTHxHEIGHT QUALITY JOBS   (bench: 720x588 80 2)
+`draft` decodes at 1/2, 1/4 or 1/8 scale and returns the original's box in the reduced pixels,
+so the Lanczos resize reads exactly the region a full-resolution one would (as Image.thumbnail).
 """
-import argparse
 import os
+import sys
 from multiprocessing import Pool
 
 from PIL import Image
 
 
-def fit(size, box):
-    """Largest size with the aspect ratio of `size` that fits inside `box`."""
-    scale = min(box[0] / size[0], box[1] / size[1])
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
 def resize_one(task):
-    """Open, draft-decode, Lanczos-resize and save one image."""
-    src, dst, box, quality = task
+    src, dst, (width, height), quality = task
     with Image.open(src) as im:
-        target = fit(im.size, box)
-        im.draft("RGB", target)
-        im.convert("RGB").resize(target, Image.LANCZOS).save(dst, quality=quality)
-    return dst
-
-
-def main():
-    """Parse arguments and run the pool."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("src")
-    ap.add_argument("dst")
-    ap.add_argument("--size", default="720x588")
-    ap.add_argument("--quality", type=int, default=80)
-    ap.add_argument("--jobs", type=int, default=2)
-    a = ap.parse_args()
-    box = tuple(int(v) for v in a.size.split("x"))
-    os.makedirs(a.dst, exist_ok=True)
-    names = sorted(n for n in os.listdir(a.src) if n.lower().endswith((".jpg", ".jpeg")))
-    tasks = [(os.path.join(a.src, n), os.path.join(a.dst, n), box, a.quality) for n in names]
-    with Pool(a.jobs) as pool:
-        for _ in pool.imap_unordered(resize_one, tasks, chunksize=1):
-            pass
+        scale = min(width / im.width, height / im.height)
+        size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+        _, box = im.draft("RGB", size) or (None, None)
+        im.resize(size, Image.LANCZOS, box=box).save(dst, quality=quality)
 
 
 if __name__ == "__main__":
-    main()
+    src, dst, size, quality, jobs = sys.argv[1:6]
+    os.makedirs(dst, exist_ok=True)
+    box = tuple(int(v) for v in size.split("x"))
+    names = sorted(n for n in os.listdir(src) if n.lower().endswith((".jpg", ".jpeg")))
+    with Pool(int(jobs)) as pool:
+        for _ in pool.imap_unordered(resize_one, [(f"{src}/{n}", f"{dst}/{n}", box, int(quality)) for n in names]):
+            pass

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from typing import Annotated, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Mapping
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.step_options import parse_words
-from batchproc.image.reading import DEFAULT_MAX_PIXELS
 from batchproc.image import ImageStep, Picture
 
 IMAGE = "Image options"

@@ -7,11 +7,12 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
-from batchproc import Step, hookimpl
+from batchproc import Step, StepError, hookimpl
 from batchproc.errors import UsageError
 
 COMPRESS = "Compression options"
@@ -70,6 +71,7 @@ class Compress(Step):
         return name + self.extension
 
     def process(self, source: Path, target: Path) -> dict:
+        self._input_size = os.stat(source).st_size
         with open(source, "rb") as reader, open(target, "wb") as writer:
             if self.method == "gzip":
                 import gzip
@@ -85,6 +87,15 @@ class Compress(Step):
                 writer.flush()
                 os.fsync(writer.fileno())  # on disk before the input may go
         return {"format": self.method}
+
+    def verify(self, outputs: list[Path], data: dict, *, thorough: bool) -> None:
+        """Decompress the output in full (its checksum checked) and count what comes out: the
+        cheapest proof that it holds the whole input."""
+        expected = getattr(self, "_input_size", None)
+        for output in outputs:
+            size = decompressed_size(output, self.method)
+            if expected is not None and size != expected:
+                raise StepError(f"{size} bytes decompress from it, the input has {expected}")
 
     def after_publish(self, source: Path, outputs: list[Path]) -> None:
         """Give the output the input's permissions; with --no-keep, remove the input."""
@@ -114,6 +125,34 @@ def compress_zstd(reader, writer, level: int) -> None:
     compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
     compressor.copy_stream(reader, writer, size=os.fstat(reader.fileno()).st_size,
                            read_size=_BUFFER, write_size=_BUFFER)
+
+
+def decompressed_size(path: Path, method: str) -> int:
+    """Decompress a gzip or zstd file in full, its checksum checked; StepError if it is damaged."""
+    try:
+        with open(path, "rb") as raw, _decompressing(raw, method) as reader:
+            size = 0
+            while chunk := reader.read(_BUFFER):
+                size += len(chunk)
+            return size
+    except Exception as error:  # gzip, zlib and zstandard each have their own error types
+        if isinstance(error, OSError) and error.errno:
+            raise
+        raise StepError(f"{method} cannot decompress it ({str(error).strip() or 'damaged'})") from None
+
+
+def _decompressing(raw, method: str):
+    if method == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    try:
+        import zstandard
+    except ImportError:
+        from compression import zstd
+
+        return zstd.ZstdFile(raw, "rb")
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_size=_BUFFER)
 
 
 def require_zstd() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
@@ -31,6 +31,7 @@ class Convert(ImageStep):
     name = "convert"
     summary = "Convert images to JPEG, PNG, WebP, AVIF or TIFF."
     output_suffix = "_converted"
+    unchanged_reason = "already in that format"
 
     def __init__(
         self,
@@ -62,8 +63,8 @@ class Convert(ImageStep):
     def transform(self, picture: Picture) -> Picture:
         # The step that picks the format picks the quality too: in "resize | convert" the
         # convert's own (or its format's default) wins over resize's.
-        return replace(picture, format=self.format, lossless=self.lossless,
-                       quality=self.quality or DEFAULT_QUALITY.get(self.format))
+        return picture.replace(format=self.format, lossless=self.lossless,
+                               quality=self.quality or DEFAULT_QUALITY.get(self.format))
 
 
 @hookimpl

@@ -8,6 +8,7 @@ import struct
 import zlib
 
 from batchproc.errors import StepError
+from batchproc.image import png
 
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in scan data, FF00 and RSTn are data
 _SOS, _EOI, _APP0, _APP2, _APP14, _COM = 0xDA, 0xD9, 0xE0, 0xE2, 0xEE, 0xFE
@@ -23,17 +24,16 @@ _GIF_KEPT_APPS = (b"NETSCAPE2.0", b"ANIMEXTS1.0")  # looping
 def strip_file(kind: str, data: bytes, *, keep_icc: bool, orientation: int = 1) -> bytes:
     """`data` without EXIF (GPS included), XMP, IPTC, comments and text; the ICC profile only if
     `keep_icc`. An EXIF orientation other than 1 survives alone, so the picture stays upright."""
-    strip = {"JPEG": _strip_jpeg, "MPO": _strip_jpeg, "PNG": _strip_png, "WEBP": _strip_webp,
-             "GIF": _strip_gif}[kind]
+    strip = {"jpeg": _strip_jpeg, "png": _strip_png, "webp": _strip_webp, "gif": _strip_gif}[kind]
     try:
         return strip(data, keep_icc, orientation)
     except (IndexError, struct.error):
-        raise StepError(f"truncated or corrupt {kind} file") from None
+        raise StepError(f"truncated or corrupt {kind.upper()} file") from None
 
 
 def can_strip(kind: str) -> bool:
-    """True if `strip_file` can handle this Pillow format without decoding."""
-    return kind in ("JPEG", "MPO", "PNG", "WEBP", "GIF")
+    """True if `strip_file` can handle this format (batchproc's name) without decoding."""
+    return kind in ("jpeg", "png", "webp", "gif")
 
 
 def orientation_exif(orientation: int) -> bytes:
@@ -46,6 +46,7 @@ def _strip_jpeg(data: bytes, keep_icc: bool, orientation: int) -> bytes:
         raise StepError("not a JPEG file")
     out = [data[:2]]
     pending_exif = orientation != 1
+    scanned = False
     pos = 2
     while True:
         if data[pos] != 0xFF:
@@ -55,6 +56,8 @@ def _strip_jpeg(data: bytes, keep_icc: bool, orientation: int) -> bytes:
             pos += 1
             continue
         if marker == _EOI:
+            if not scanned:
+                raise StepError("corrupt JPEG file (no image data)")
             # Anything after the picture (a camera's MPO second images, trailers) is dropped.
             out.append(b"\xff\xd9")
             return b"".join(out)
@@ -72,6 +75,7 @@ def _strip_jpeg(data: bytes, keep_icc: bool, orientation: int) -> bytes:
             out.append(data[pos:end])
         pos = end
         if marker == _SOS:  # the compressed scan follows: copy it up to the next marker
+            scanned = True
             found = _JPEG_MARKER.search(data, pos)
             if found is None:
                 raise StepError("truncated or corrupt JPEG file (no end of image)")
@@ -90,26 +94,28 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
 
 
 def _strip_png(data: bytes, keep_icc: bool, orientation: int) -> bytes:
-    signature = b"\x89PNG\r\n\x1a\n"
-    if not data.startswith(signature):
+    if not data.startswith(png.SIGNATURE):
         raise StepError("not a PNG file")
-    out = [signature]
-    pos = len(signature)
+    out = [png.SIGNATURE]
     pending_exif = orientation != 1
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        end = pos + 12 + length
+    kinds = set()
+    for kind, start, end in png.chunks(data):
         if end > len(data):
             raise StepError("truncated or corrupt PNG file")
+        critical = not kind[0] & 0x20
+        if critical and data[end - 4:end] != struct.pack(">I", zlib.crc32(data[start + 4:end - 4])):
+            # Pillow does not check these when it decodes, libpng does: kept, it would be a file
+            # only some readers take.
+            raise StepError(f"corrupt PNG file (bad checksum in its {kind.decode('latin-1')} chunk)")
+        kinds.add(kind)
         if kind in (b"IDAT", b"fdAT") and pending_exif:
             out.append(_png_chunk(b"eXIf", orientation_exif(orientation)))  # before the pixels
             pending_exif = False
-        critical = not kind[0] & 0x20
         if critical or kind in _PNG_KEPT or (kind == b"iCCP" and keep_icc):
-            out.append(data[pos:end])
-        pos = end
-        if kind == b"IEND":
-            break
+            out.append(data[start:end])
+    if b"IDAT" not in kinds or b"IEND" not in kinds:
+        raise StepError("truncated or corrupt PNG file (no image data)" if b"IDAT" not in kinds
+                        else "truncated PNG file")
     return b"".join(out)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
-from batchproc.errors import UsageError
+from batchproc.errors import StepError, UsageError
 from batchproc_plugins.geometry import parse_geometry
 from batchproc_plugins import vips_resize
 from batchproc.image.formats import format_for
-from batchproc.image.metadata import Metadata
-from batchproc.image.reading import DEFAULT_MAX_PIXELS, upright
-from batchproc.image import ImageStep, Picture
+from batchproc.image.limits import DEFAULT_MAX_PIXELS
+from batchproc.image import ImageStep, Metadata, Picture
 
 IMAGE = "Image options"
 
@@ -33,6 +33,7 @@ class Resize(ImageStep):
     summary = "Resize images (JPEG, PNG, WebP, GIF, TIFF, BMP)."
     output_suffix = "_resized"
     max_chunk = 4
+    unchanged_reason = "already fits"
 
     def __init__(
         self,
@@ -117,16 +118,16 @@ class Resize(ImageStep):
                     "twice as fast on JPEG, PNG and WebP (batchproc --version lists the engines)")
         return None
 
-    def preload(self) -> tuple[str, ...]:
-        warm = ("batchproc_plugins.vips_warm",) if self.engine != "pillow" and not self.widths else ()
-        return (*super().preload(), "PIL.Image", "PIL.JpegImagePlugin", *warm)
 
     def process(self, source, target) -> dict:
         if self.engine != "pillow" and not self.widths:
-            made = vips_resize.resize(
-                source, target, geometry=self.geometry, quality=self.quality, strip=self.strip,
-                fmt=format_for(source.suffix, self.output_format_name), background=self.background,
-                resample=self.resample, max_pixels=self.max_pixels)
+            try:
+                made = vips_resize.resize(
+                    source, target, geometry=self.geometry, quality=self.quality, strip=self.strip,
+                    fmt=format_for(source.suffix, self.output_format_name),
+                    background=self.background, resample=self.resample, max_pixels=self.max_pixels)
+            except StepError:
+                made = None  # libvips could not decode it: Pillow may, or says why in its words
             if made is not None:
                 return made
         return {**super().process(source, target), "engine": "pillow"}
@@ -139,31 +140,22 @@ class Resize(ImageStep):
 
     def fork(self, picture: Picture) -> list[Picture]:
         """One picture per geometry, all resized from one decode (drafted for the largest)."""
-        plans = [self._plan(picture, geometry) for geometry in self.geometries]
-        picture.draft((max(p[0][0] for p in plans), max(p[0][1] for p in plans)))
-        return [self._resize(picture, stored_size, crop) for stored_size, crop in plans]
+        plans = [geometry.plan(*picture.upright_size) for geometry in self.geometries]
+        picture.draft((max(size[0] for size, _ in plans), max(size[1] for size, _ in plans)))
+        return [self._resize(picture, size, crop) for size, crop in plans]
 
-    def _plan(self, picture: Picture, geometry):
-        # Geometry speaks of the upright picture; the pixels are still stored as the camera wrote them.
-        (new_w, new_h), crop = geometry.plan(*picture.upright_size)
-        return ((new_h, new_w) if picture.turn >= 5 else (new_w, new_h)), crop
-
-    def _resize(self, picture: Picture, stored_size, crop) -> Picture:
-        from PIL import Image
-
-        resample = getattr(Image.Resampling, self.resample.upper())
-        turn = picture.turn
-        box = picture.draft_box if not picture.frames else None
-
-        def make(frame):
-            if frame.size != stored_size or box is not None:
-                frame = frame.resize(stored_size, resample, box=box)
-            frame = upright(frame, turn)  # after resizing: cheaper on fewer pixels
-            return _centre_crop(frame, crop) if crop else frame
-
-        metadata = Metadata() if self.strip else picture.metadata
-        return picture.map(make, turn=1, quality=self.quality, background=self.background,
-                           metadata=metadata)
+    def _resize(self, picture: Picture, size, crop) -> Picture:
+        if crop:  # cover: the centre of the picture resized to `size`, cropped to `crop`
+            width, height = picture.upright_size
+            left, top = (size[0] - crop[0]) // 2, (size[1] - crop[1]) // 2
+            scale_x, scale_y = width / size[0], height / size[1]
+            box = (left * scale_x, top * scale_y, (left + crop[0]) * scale_x, (top + crop[1]) * scale_y)
+            picture = picture.resize(crop, box=box, resample=self.resample)
+        else:
+            picture = picture.resize(size, resample=self.resample)
+        if self.strip:
+            picture = picture.replace(metadata=Metadata())
+        return picture.replace(quality=self.quality, background=self.background)
 
 
 def _parse_widths(text: str | None) -> list[int]:
@@ -176,13 +168,6 @@ def _parse_widths(text: str | None) -> list[int]:
     if not widths or min(widths) < 1 or len(set(widths)) != len(widths):
         raise UsageError(f"bad --widths {text!r}: expected different widths of at least 1 pixel")
     return widths
-
-
-def _centre_crop(image, size):
-    width, height = size
-    left = (image.width - width) // 2
-    top = (image.height - height) // 2
-    return image.crop((left, top, left + width, top + height))
 
 
 @hookimpl

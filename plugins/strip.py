@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
-from batchproc.image.metadata import Metadata
-from batchproc.image.reading import open_image, orientation
-from batchproc_plugins.lossless_strip import can_strip, strip_file
-from batchproc.image import ImageStep, Picture
+from batchproc.errors import StepError, Unchanged
+from batchproc.image import ImageStep, Metadata, Picture
+from batchproc.image.limits import TooManyPixels
+from batchproc.image.reading import peek
 from batchproc.image.step import process_image
+from batchproc.image.verify import Expected
+from batchproc_plugins.lossless_strip import can_strip, strip_file
 
 IMAGE = "Image options"
 
@@ -35,6 +36,7 @@ class Strip(ImageStep):
     summary = "Remove EXIF, GPS, XMP and comments from images, losslessly."
     output_suffix = "_stripped"
     max_chunk = 32  # no decoding: files go fast
+    unchanged_reason = "nothing to strip"
 
     def __init__(
         self,
@@ -46,18 +48,28 @@ class Strip(ImageStep):
 
     def transform(self, picture: Picture) -> Picture:
         keep = picture.metadata.icc_profile if self.keep_icc else None
-        return replace(picture, metadata=Metadata(icc_profile=keep))
+        return picture.replace(metadata=Metadata(icc_profile=keep))
 
     def process(self, source: Path, target) -> dict:
-        # Nothing is decoded on this path, so no pixel limit: the header is all Pillow reads.
-        with open_image(source, max_pixels=sys.maxsize) as image:
-            kind, turn = image.format, orientation(image)
-        if not can_strip(kind):
-            return process_image([self], source, target, max_pixels=self.max_pixels)
+        try:
+            header = peek(source, max_pixels=self.max_pixels)  # nothing decoded on this path
+        except TooManyPixels:
+            raise
+        except StepError:
+            header = None  # perhaps libvips reads it: the decoding path will say
+        if header is None or not can_strip(header.format):
+            return process_image([self], source, target, max_pixels=self.max_pixels, step=self)
         data = source.read_bytes()
-        stripped = strip_file(kind, data, keep_icc=self.keep_icc, orientation=turn)
+        stripped = strip_file(header.format, data, keep_icc=self.keep_icc, orientation=header.turn)
+        fields = {"format": header.format, "bytes_removed": len(data) - len(stripped)}
+        # The picture is the input's, byte for byte: it must read back as the input did.
+        self._written = {str(target): Expected(header.format, header.size, header.count, header.mode)}
+        if stripped == data:  # nothing to strip: batchproc copies it, and checks the copy in full
+            self._written[str(target)] = Expected(header.format, header.size, header.count, header.mode,
+                                                  thorough=True)
+            raise Unchanged(self.unchanged_reason, fields)
         target.write_bytes(stripped)
-        return {"format": kind.lower(), "bytes_removed": len(data) - len(stripped)}
+        return fields
 
 
 @hookimpl

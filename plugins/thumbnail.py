@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError
@@ -35,6 +36,7 @@ class Thumbnail(ImageStep):
     summary = "Make square or WxH thumbnails, centred or on the most detailed part."
     output_suffix = "_thumbnails"
     max_chunk = 8
+    unchanged_reason = "already fits"
 
     def __init__(
         self,
@@ -60,22 +62,17 @@ class Thumbnail(ImageStep):
         self.quality = quality
 
     def transform(self, picture: Picture) -> Picture:
-        from PIL import Image
-
         width, height = picture.upright_size
-        region, size = self._plan(width, height)
-        # Decode a JPEG at reduced scale when the thumbnail needs fewer pixels than the region has.
-        scale = max(size[0] / region[2], size[1] / region[3])
-        stored = (math.ceil(picture.image.width * scale), math.ceil(picture.image.height * scale))
-        picture.draft(stored)
-        picture = picture.uprighted()
-        factor = picture.image.width / width  # what the draft did to the pixel grid
-        left, top, crop_w, crop_h = (value * factor for value in region)
+        (left, top, crop_w, crop_h), size = self._plan(width, height)
         if self.focus == "detail" and self.fit == "cover":
-            left, top = detailed_corner(picture.image, (crop_w, crop_h))
+            # Decode a JPEG at reduced scale: the thumbnail needs fewer pixels than the region has.
+            scale = max(size[0] / crop_w, size[1] / crop_h)
+            picture.draft((math.ceil(width * scale), math.ceil(height * scale)))
+            look = picture.image
+            factor = look.width / width  # what the draft did to the pixel grid
+            left, top = (value / factor for value in detailed_corner(look, (crop_w * factor, crop_h * factor)))
         box = (left, top, left + crop_w, top + crop_h)
-        return picture.map(lambda frame: frame.resize(size, Image.Resampling.LANCZOS, box=box),
-                           quality=self.quality)
+        return picture.resize(size, box=box).replace(quality=self.quality)
 
     def _plan(self, width: int, height: int):
         """The region to keep (left, top, width, height, centred) and the size to make it."""

@@ -2,7 +2,8 @@
 
 Used when pyvips is installed (`pip install 'batchproc[vips]'`) and the job is one it does
 exactly like the Pillow engine: JPEG, PNG or WebP in, JPEG, PNG or WebP out, no animation, no
-CMYK. Anything else returns None and the caller falls back to Pillow, always available.
+CMYK, 8 bits (or 16 written as PNG). Anything else returns None and the caller falls back to
+Pillow, always available; so does a file libvips cannot decode.
 """
 
 from __future__ import annotations
@@ -11,58 +12,37 @@ import errno
 import os
 
 from batchproc.errors import StepError
+from batchproc.image import vips
+from batchproc.image.vips import available
 
-#: libvips loaders this engine may use: the same formats the Pillow engine decodes, no others.
-LOADERS = {"jpegload": "jpeg", "jpegload_source": "jpeg", "pngload": "png",
-           "pngload_source": "png", "webpload": "webp", "webpload_source": "webp"}
-SAVERS = {"jpeg", "png", "webp"}
+#: The formats this engine reads and writes: the ones it handles exactly like Pillow.
+FORMATS = {"jpeg", "png", "webp"}
 _FILTERS = {"lanczos": "lanczos3", "bicubic": "cubic", "bilinear": "linear", "nearest": "nearest"}
 
-_pyvips = None
-
-
-def available() -> bool:
-    """True if pyvips imports (it brings its own libvips with pyvips-binary)."""
-    return _load() is not None
-
-
-def _load():
-    global _pyvips
-    if _pyvips is None:
-        # One libvips thread per worker process: batchproc already runs one process per core.
-        os.environ.setdefault("VIPS_CONCURRENCY", "1")
-        try:
-            import pyvips
-        except (ImportError, OSError):
-            _pyvips = False
-            return None
-        pyvips.cache_set_max(0)  # every file is new: libvips' operation cache only costs memory
-        _pyvips = pyvips
-    return _pyvips or None
+__all__ = ["available", "resize"]
 
 
 def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, background: str,
            resample: str, max_pixels: int) -> dict | None:
     """Resize like the Pillow engine would, or return None if this job is not one for libvips."""
-    pyvips = _load()
-    if pyvips is None or fmt not in SAVERS or resample not in _FILTERS \
-            or not (_utf8(source) and _utf8(target)):  # libvips takes UTF-8 names only
+    pyvips = vips.load()
+    if pyvips is None or fmt not in FORMATS or resample not in _FILTERS or not vips.utf8(target):
         return None
-    try:
-        header = pyvips.Image.new_from_file(str(source))
-    except pyvips.Error:
-        return None  # let Pillow say what is wrong with it, in its words
-    if LOADERS.get(header.get("vips-loader")) is None or _field(header, "n-pages", 1) > 1 \
-            or header.interpretation == "cmyk" or header.format != "uchar":
+    header = vips.open_header(source)  # None: let Pillow say what is wrong with it, in its words
+    if header is None or vips.LOADERS[header.get("vips-loader")] not in FORMATS \
+            or vips.field(header, "n-pages", 1) > 1 \
+            or header.interpretation == "cmyk" or not _depth_kept(header, fmt):
         return None
     width, height = header.width, header.height
     if width * height > max_pixels:
         raise StepError(f"too many pixels: {width}x{height} is {width * height / 1e6:.0f} MP, "
                         f"over --max-pixels {max_pixels / 1e6:.0f} MP")
-    turn = _field(header, "orientation", 1)
+    turn = vips.field(header, "orientation", 1)
     sideways = turn in (5, 6, 7, 8)
     (new_w, new_h), crop = geometry.plan(*((height, width) if sideways else (width, height)))
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
+    if (stored_w, stored_h) == (width, height) and not crop and turn == 1:
+        return None  # nothing to resize: the pipeline decides whether anything needs doing
     try:
         image = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
         if turn != 1:
@@ -75,6 +55,13 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     except pyvips.Error as error:
         raise _translate(error, target) from None
     return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
+
+
+def _depth_kept(header, fmt: str) -> bool:
+    """8-bit pictures; and 16-bit ones written as PNG, which keeps their depth (Pillow has no
+    16-bit colour mode: only this engine keeps 16-bit RGB)."""
+    return header.format == "uchar" or (header.format == "ushort" and fmt == "png"
+                                        and header.interpretation in ("rgb16", "grey16"))
 
 
 def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str, *, sequential: bool):
@@ -104,29 +91,22 @@ def _scaled(pyvips, source, header, target_w: int, target_h: int, resample: str,
 
 
 def _translate(error, target) -> Exception:
-    """libvips reports write failures as text: a full disk must still read as one (OSError with
-    its errno, so the run stops early); anything else is a problem with the picture."""
-    message = str(error)
+    """libvips reports failures as text: a full disk must still read as one (OSError with its
+    errno, so the run stops early); anything else is a problem with the picture, in words."""
+    message = f"{error.message}\n{getattr(error, 'detail', '') or ''}"
     for number in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
         if os.strerror(number) in message:
             return OSError(number, os.strerror(number), str(target))
-    return StepError(f"truncated or corrupt image ({message.strip().splitlines()[0]})")
-
-
-def _utf8(path) -> bool:
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _field(image, name: str, default):
-    return image.get(name) if image.get_typeof(name) else default
+    detail = (getattr(error, "detail", "") or "").strip().splitlines()
+    if "premature end" in message.lower() or "truncated" in message.lower():
+        return StepError("truncated image")
+    reason = detail[0].split(":", 1)[-1].strip() if detail else ""
+    return StepError(f"corrupt image ({reason})" if reason else "corrupt image")
 
 
 def _save_options(fmt: str, quality: int, strip: bool) -> dict:
-    options = {"keep": "none"} if strip else {}
+    # What the Pillow engine carries too: EXIF, XMP, ICC profile; never a PNG's text chunks.
+    options = {"keep": "none" if strip else "exif,xmp,icc"}
     if fmt in ("jpeg", "webp"):
         options["Q"] = quality
     else:

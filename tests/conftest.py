@@ -143,6 +143,11 @@ class Hazard(Step):
             ctypes.string_at(0)
         elif kind == "exit":
             os._exit(3)
+        elif kind == "slow-once":
+            marker = source.with_name("." + source.name + ".attempted")
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                time.sleep(float(arg))
         elif kind == "hang":
             time.sleep(3600)
         elif kind == "systemexit":

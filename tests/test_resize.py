@@ -50,7 +50,7 @@ def test_exif_orientation_applied_and_reset(cli, tmp_path, orientation):
     ("RGBA", ".png", "RGBA"),
     ("LA", ".png", "LA"),
     ("P", ".png", "RGB"),
-    ("I;16", ".png", "L"),
+    ("I;16", ".png", "I;16"),
     ("1", ".png", "L"),
 ])
 def test_colour_modes(cli, tmp_path, mode, suffix, expected_mode):
@@ -66,8 +66,9 @@ def test_colour_modes(cli, tmp_path, mode, suffix, expected_mode):
     with Image.open(tmp_path / f"out/a{suffix}") as out:
         assert out.size == (50, 25)
         assert out.mode == expected_mode
-        if mode == "I;16":  # 16-bit grey scaled down to 8 bits, not clipped to white
-            assert 20 < ImageStat.Stat(out.convert("L")).mean[0] < 235
+        if mode == "I;16":  # 16-bit grey stays 16-bit in PNG: its values are not cut to 8 bits
+            values = list(out.get_flattened_data())
+            assert 20 * 257 < sum(values) / len(values) < 235 * 257 and max(values) > 255
 
 
 def test_alpha_flattened_onto_background_for_jpeg(cli, tmp_path):
@@ -190,7 +191,7 @@ def test_truncated_jpeg_is_one_line_of_error(cli, tmp_path):
     result = resize(cli, tmp_path, "--width", 100)
     assert result.exit_code == 1
     failures = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
-    assert len(failures) == 1 and "cut.jpg: truncated or corrupt image" in failures[0]
+    assert len(failures) == 1 and failures[0].endswith("cut.jpg: truncated image")
     assert (tmp_path / "out/whole.jpg").exists()
 
 

@@ -153,3 +153,34 @@ def test_camera_mpo_keeps_its_first_picture_only(cli, tmp_path):
     with Image.open(source) as before, Image.open(tmp_path / "imgs_stripped/a.jpg") as after:
         assert after.format == "JPEG"
         assert ImageChops.difference(before.convert("RGB"), after.convert("RGB")).getbbox() is None
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def bad_idat_checksum(data: bytes) -> bytes:
+    end = data.index(b"IEND") - 4  # IDAT's CRC is the 4 bytes before IEND's length
+    return data[:end - 4] + bytes(byte ^ 0xFF for byte in data[end - 4:end]) + data[end:]
+
+
+@pytest.mark.parametrize("name, damage, reason", [
+    ("a.png", bad_idat_checksum, "corrupt PNG file (bad checksum in its IDAT chunk)"),
+    ("a.png", lambda data: data[:33] + png_chunk(b"IEND", b""), "truncated or corrupt PNG file (no image data)"),
+    # Pillow 12 refuses to open such a JPEG at all; Pillow 13 opens it and the strip finds out.
+    ("a.jpg", lambda data: data[:data.index(b"\xff\xda")] + b"\xff\xd9",
+     ("corrupt JPEG file (no image data)", "not a readable image (expected JPEG, PNG, WebP, GIF, TIFF or BMP)")),
+])
+def test_a_file_with_no_sound_picture_is_not_passed_on(cli, tmp_path, name, damage, reason):
+    # Pillow reads headers only here: libpng, libvips and browsers would refuse these outputs.
+    (tmp_path / "imgs").mkdir()
+    buffer = io.BytesIO()
+    photo(60, 40).save(buffer, format="PNG" if name.endswith(".png") else "JPEG")
+    (tmp_path / "imgs" / name).write_bytes(damage(buffer.getvalue()))
+    result = strip(cli, tmp_path)
+    assert result.exit_code == 1
+    reasons = (reason,) if isinstance(reason, str) else reason
+    assert result.stderr.splitlines()[0].endswith(tuple(f"{name}: {each}" for each in reasons))

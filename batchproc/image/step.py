@@ -1,14 +1,21 @@
-"""Image steps: batchproc decodes each file once, runs it through `transform`, and encodes it."""
+"""Image steps: batchproc decodes each file once, runs it through `transform`, encodes it, and
+checks the output reads back before it is published."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import warnings
 from pathlib import Path
+from typing import ClassVar
 
+from batchproc.errors import StepError, Unchanged
 from batchproc.image.formats import FORMATS, IMAGE_EXTENSIONS, format_for
 from batchproc.image.picture import Picture
 from batchproc.image.reading import DEFAULT_MAX_PIXELS, open_image
+from batchproc.image.verify import Expected, check_output, check_with_vips
+from batchproc.image.writing import save
 from batchproc.step import Step
 
 
@@ -16,14 +23,19 @@ class ImageStep(Step):
     """A step on images that can join a chain: it changes a Picture in `transform`.
 
     batchproc decodes the file, passes the Picture through the step's `transform` (or through
-    every step of a chain) and encodes the result, so subclasses never open or save files.
+    every step of a chain), encodes the result and checks that it reads back, so subclasses
+    never open, save or verify files.
     """
 
     extensions = IMAGE_EXTENSIONS
     accepts = "not an image"
     max_chunk = 4
-    #: Refuse images with more pixels than this (decompression bombs).
+    preload_modules = ("batchproc.image.warm",)
+    #: Refuse images with a frame or page of more pixels than this, or an animation of more
+    #: than 5 times this in all (decompression bombs): batchproc.image.limits.
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: Why a file is skipped in place, or copied as it is, when no step changed its picture.
+    unchanged_reason: ClassVar[str] = "nothing to change"
 
     def transform(self, picture: Picture) -> Picture:
         """Return the changed picture (Picture.map changes every frame)."""
@@ -46,7 +58,14 @@ class ImageStep(Step):
         return image_output_names([self], name)
 
     def process(self, source: Path, target) -> dict:
-        return process_image([self], source, target, max_pixels=self.max_pixels)
+        return process_image([self], source, target, max_pixels=self.max_pixels, step=self)
+
+    def verify(self, outputs: list[Path], data: dict, *, thorough: bool) -> None:
+        """Each output reads back as written: batchproc.image.verify says how."""
+        written = getattr(self, "_written", {})
+        for index, path in enumerate(outputs):
+            expected = written.pop(str(path), None) or _expected_from(data, index)
+            check_output(path, expected, thorough=thorough, max_pixels=self.max_pixels)
 
 
 def final_format(steps: list[ImageStep]) -> str:
@@ -69,15 +88,90 @@ def image_output_names(steps: list[ImageStep], name: str) -> list[str]:
     return [stem + "".join(tags) + extension for tags in itertools.product(*tag_lists)]
 
 
-def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: int) -> dict:
-    """Decode `source` once, run it through `steps` and write every output picture."""
+def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: int,
+                  step: ImageStep) -> dict:
+    """Decode `source` once, run it through `steps` and write every output picture; raise
+    Unchanged when no step changed it (it is then copied, or in place, left alone).
+
+    A TIFF written as TIFF keeps every page, each through the steps on its own; any other
+    format gets the first page (or, unless it can animate, the first frame of an animation)."""
     targets = target if isinstance(target, list) else [target]
-    with open_image(source, max_pixels=max_pixels) as image:
+    step._written = written = {}
+    with open_image(source, max_pixels=max_pixels) as opened:
         fmt = format_for(source.suffix, final_format(steps))
-        pictures = [Picture.of(image, fmt)]
-        for step in steps:
-            pictures = [result for picture in pictures for result in step.fork(picture)]
-        sizes = [picture.save(path) for picture, path in zip(pictures, targets, strict=True)]
+        pages = opened.pages if fmt == "tiff" else opened.pages[:1]
+        if len(pages) < len(opened.pages):
+            warnings.warn(f"kept the first of {len(opened.pages)} pages: {FORMATS[fmt][0]} holds one picture")
+        elif opened.frame_count > 1 and fmt not in ("gif", "webp"):
+            warnings.warn(f"kept the first of {opened.frame_count} frames: {FORMATS[fmt][0]} does not animate")
+        outputs = list(zip(*(_through(steps, Picture._of(page, fmt, opened)) for page in pages)))
+        unchanged = [len(pages) == len(opened.pages) and opened.engine == "pillow"
+                     and all(picture._unchanged for picture in pictures) for pictures in outputs]
+        if any(unchanged) and opened.repaired is None \
+                and not _readable_as_is(source, fmt, opened, max_pixels):
+            unchanged = [False] * len(outputs)  # written again, in a form every reader takes
+        sizes = []
+        for pictures, path, as_is in zip(outputs, targets, unchanged, strict=True):
+            sizes.append(pictures[0].upright_size)
+            count = len(pictures) if fmt == "tiff" else len(pictures[0]._frames) + 1
+            if not as_is:
+                written[str(path)] = Expected(fmt, sizes[-1], count, _write(pictures, path))
+            elif opened.repaired is not None:  # the input, less the text Pillow refused
+                path.write_bytes(opened.repaired)
+                written[str(path)] = Expected(fmt, sizes[-1], count, thorough=True)
+            else:  # the input as it is, proved to read back in full: a copy is compared with it
+                written[str(path)] = Expected(fmt, sizes[-1], count, same_as=str(source))
+                if not all(unchanged):  # other outputs changed: this one is copied here
+                    shutil.copyfile(source, path)
+    data = _data(sizes, fmt, count)
+    if all(unchanged) and opened.repaired is None:
+        raise Unchanged(step.unchanged_reason, data)
+    return data
+
+
+def _through(steps, picture: Picture) -> list[Picture]:
+    pictures = [picture]
+    for step in steps:
+        pictures = [result for each in pictures for result in step.fork(each)]
+    return pictures
+
+
+def _write(pictures: list[Picture], path) -> str:
+    """Write a picture (with its further pages): orientation applied, in its format."""
+    first, *rest = [picture._uprighted() for picture in pictures]
+    return save(first._pixels(), path, first.format, quality=first.quality, metadata=first.metadata,
+                background=first.background, lossless=first.lossless, frames=first._frames or None,
+                frame_info=first._frame_info,
+                pages=[(page._pixels(), page.metadata) for page in rest] or None)
+
+
+def _readable_as_is(source: Path, fmt: str, opened, max_pixels: int) -> bool:
+    """Whether the input, as it is, is an output every reader takes. It must decode in full in
+    Pillow (else the file fails, saying why); if libvips (when installed) cannot decode it, it
+    is not copied but written again."""
+    expected = Expected(fmt, opened.size, len(opened.pages) if fmt == "tiff" else opened.frame_count)
+    check_output(source, expected, thorough=True, max_pixels=max_pixels, libvips=False)
+    try:
+        check_with_vips(source, expected)
+    except StepError:
+        return False
+    return True
+
+
+def _data(sizes: list, fmt: str, count: int) -> dict:
+    extra = {("pages" if fmt == "tiff" else "frames"): count} if count > 1 else {}
     if len(sizes) == 1:
-        return {"width": sizes[0][0], "height": sizes[0][1], "format": fmt}
-    return {"sizes": [f"{width}x{height}" for width, height in sizes], "format": fmt}
+        return {"width": sizes[0][0], "height": sizes[0][1], "format": fmt, **extra}
+    return {"sizes": [f"{width}x{height}" for width, height in sizes], "format": fmt, **extra}
+
+
+def _expected_from(data: dict, index: int) -> Expected:
+    """What an output should be, from a step's record when the pipeline did not say (the
+    libvips resize engine)."""
+    if "sizes" in data:
+        width, height = map(int, data["sizes"][index].split("x"))
+    elif "width" in data:
+        width, height = data["width"], data["height"]
+    else:
+        return Expected(data.get("format", "png"))
+    return Expected(data.get("format", "png"), (width, height))

@@ -107,10 +107,16 @@ def machine_info(cfg: Config) -> dict[str, str]:
         "GNU parallel": first_line(["parallel", "--version"]),
         "imgp": first_line(["imgp", "--version"]),
         "sha256sum": first_line(["sha256sum", "--version"]),
-        "batchproc": cfg.batchproc_note,
         "repository": repository_state(),
     }
-    if cfg.batchproc:
-        info["batchproc version"] = first_line([*cfg.batchproc.argv, "--version"], cfg.batchproc.env)
+    if cfg.source != REPO:
+        info["installs built from"] = str(cfg.source)
+    for kind, bp, note in zip(cfg.install_kinds, cfg.installs, cfg.install_notes):
+        info[f"batchproc, {kind}"] = note
+        if bp:
+            proc = run_quiet([*bp.argv, "--version"], bp.env)
+            info[f"batchproc, {kind}, version"] = "; ".join((proc.stdout or "").split("\n")).strip("; ") if proc else "?"
+    if cfg.install_kinds:
+        info["small, memory, incremental"] = f"run the {cfg.install_kinds[0]} install"
     return info
 

@@ -1,10 +1,12 @@
 """Timing: one command at a time, contenders alternating round by round."""
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,12 @@ from .config import JOB_TIMEOUT, Config
 from .inputs import count_files
 from .records import Contender, Job, Result
 from .tools import tail
+
+# How long a job may take to stop once its stdout is closed.
+STOP_TIMEOUT = 60
+# How long the processes a job leaves behind (a forkserver about to exit) may take to end.
+ORPHAN_TIMEOUT = 10
+PR_SET_CHILD_SUBREAPER = 36
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,36 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def adopt_orphans() -> bool:
+    """Become the subreaper of our descendants (Linux). batchproc's forkserver outlives batchproc
+    by a moment and its workers are its children, not batchproc's, so without this their CPU
+    time would never reach RUSAGE_CHILDREN; adopted and reaped here, it does."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> None:
+    """Wait for the adopted descendants of the job that just ended (each job runs alone, so any
+    child left is one of them), up to ORPHAN_TIMEOUT; say so if some outlive it."""
+    deadline = time.monotonic() + ORPHAN_TIMEOUT
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                print(f"  warning: processes outlived their job by over {ORPHAN_TIMEOUT} s", flush=True)
+                return
+            time.sleep(0.005)
+
+
 def time_job(job: Job) -> Timing:
     """Run one job with stdout to /dev/null; its wall and CPU time, or the error."""
+    if job.until_first_line:
+        return time_first_line(job)
     env = {**os.environ, **job.env}
     cpu_before = children_cpu()
     started = time.perf_counter()
@@ -43,9 +79,39 @@ def time_job(job: Job) -> Timing:
     except OSError as err:
         return Timing(time.perf_counter() - started, None, str(err))
     wall = time.perf_counter() - started
+    reap_orphans()
     # CPU time counts every process of the tree that was waited for: workers, xargs' children.
     cpu = children_cpu() - cpu_before
     return Timing(wall, cpu, "" if proc.returncode == 0 else f"exit {proc.returncode}: {tail(proc.stderr)}")
+
+
+def time_first_line(job: Job) -> Timing:
+    """Time a job until its first line on stdout, then close the pipe (as `| head -n 1` does) and
+    wait for it to stop; it may end 0 (done by then) or 141 (stdout closed)."""
+    ours, theirs = os.pipe()
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(job.argv, cwd=job.cwd, env={**os.environ, **job.env}, stdin=subprocess.DEVNULL,
+                                stdout=theirs, stderr=errors)
+        os.close(theirs)
+        first = None
+        try:
+            while first is None and (chunk := os.read(ours, 1 << 16)):
+                if b"\n" in chunk:
+                    first = time.perf_counter() - started
+        finally:
+            os.close(ours)
+        try:
+            code = proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        reap_orphans()
+        errors.seek(0)
+        stderr = errors.read()
+    if first is None or code not in (0, 141):
+        return Timing(time.perf_counter() - started, None, f"exit {code}: {tail(stderr) or 'no line on stdout'}")
+    return Timing(first, None, "")
 
 
 def rounds_for(cfg: Config, contender: Contender) -> int:
@@ -92,6 +158,8 @@ def run_round_robin(cfg: Config, contenders: list[Contender], runs_root: Path, r
                 print(f"  {res.times[-1]:.3f} s" if not res.failed else f"  {res.notes[-1]}", flush=True)
     for res, count in zip(results, counts):
         annotate(cfg, res, count)
+        if res.contender.after:
+            res.contender.after(res)
     return results
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .records import Job
-from .rounds import children_cpu
+from .rounds import children_cpu, reap_orphans
 from .tools import tail
 
 POLL_SECONDS = 0.01
@@ -96,6 +96,7 @@ def run_streamed(job: Job, terminal: bool) -> StreamRun:
             os.close(ours)
         code = proc.wait()
         wall = time.perf_counter() - started
+        reap_orphans()
         cpu = children_cpu() - cpu_before
         stop.set()
         watcher.join()

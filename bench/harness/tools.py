@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .config import REPO, Batchproc, Config
+from .config import INSTALL_LABELS, REPO, Batchproc, Config
 from .records import Job
 
 
@@ -99,6 +99,25 @@ def no_batchproc(cfg: Config) -> str:
     return "" if cfg.batchproc else "batchproc not available (see note above the table)"
 
 
-def batchproc_job(cfg: Config, args: list[str], out_dir: Path | None = None, cwd: Path | None = None) -> Job:
-    """A Job running batchproc with the given arguments."""
-    return Job([*cfg.batchproc.argv, *args], out_dir=out_dir, env=dict(cfg.batchproc.env), cwd=cwd)
+def no_resize(bp: Batchproc | None) -> str:
+    """Skip note for the resize rows of one install: '' when its resize runs."""
+    if bp is None:
+        return "this install could not be made (see the machine block)"
+    return bp.problem
+
+
+def batchproc_job(cfg: Config, args: list[str], out_dir: Path | None = None, cwd: Path | None = None,
+                  bp: Batchproc | None = None, until_first_line: bool = False) -> Job:
+    """A Job running batchproc (the given install, else the first) with the given arguments."""
+    bp = bp or cfg.batchproc
+    return Job([*bp.argv, *args], out_dir=out_dir, env=dict(bp.env), cwd=cwd, until_first_line=until_first_line)
+
+
+def install_suffix(kind: str) -> str:
+    """What a row's name adds for its install: ', plain install'; nothing for the one beside the bench."""
+    return f", {INSTALL_LABELS[kind]}" if INSTALL_LABELS[kind] else ""
+
+
+def installs(cfg: Config) -> list[tuple[str, Batchproc | None]]:
+    """(kind, install or None) for every install asked for, in order."""
+    return list(zip(cfg.install_kinds, cfg.installs))
