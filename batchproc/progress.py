@@ -80,13 +80,13 @@ class TerminalReport(Events):
 
 def file_line(result: FileResult) -> str | None:
     """The line a watch prints for a finished file; None for files that needed nothing (up to
-    date, or filtered out)."""
+    date, filtered out, or an output of the step's own in the watched tree)."""
     if result.status == OK:
         outputs = result.output if isinstance(result.output, list) else [result.output]
         shown = f" -> {', '.join(outputs)}" if result.output else ""
         return f"ok: {result.input}{shown} ({result.ms or 0:.0f} ms)"
     if result.status == SKIPPED:
-        if (result.error or "").startswith(("up to date", "filtered")):
+        if (result.error or "").startswith(("up to date", "filtered", "written by ")):
             return None
         return f"skipped: {result.input} ({result.error})"
     if result.status == DELETED:
