@@ -16,7 +16,7 @@ from typing import Callable
 from batchproc.errors import ExitCode
 from batchproc.execution import error_text
 from batchproc.stopping import StopControl
-from batchproc.walk import STATE_FOLDER, TEMP_PREFIX, WalkRules, folder_taken
+from batchproc.walk import STATE_FOLDER, TEMP_PREFIX, WalkRules
 from batchproc.watch.observer import FolderObserver, require_watchdog
 from batchproc.watch.settling import CHECK_AFTER_EVENTS, Settler
 from batchproc.watch.share import IDLE_TICK, Share
@@ -56,7 +56,7 @@ class HotFolders:
             self._shares.append(share)
             self._shares.sort(key=lambda each: each.order)
         with self._watching:
-            for root in share.roots:
+            for root in share.tree.roots:
                 recursive = root.name is None
                 if (root.folder, recursive) not in self._watched:
                     self._watched.add((root.folder, recursive))
@@ -126,7 +126,7 @@ class HotFolders:
         if kind == "adopt":
             self.settler.adopt(*path)
         elif kind in ("changed", "created"):
-            if any(share.wants(path) for share in self._live()):
+            if any(share.tree.wants(path) for share in self._live()):
                 self.settler.touch(path, fresh=kind == "created")
         elif kind == "deleted":
             if not self.settler.forget(path):  # a file that never settled leaves no trace
@@ -135,11 +135,11 @@ class HotFolders:
         elif kind == "folder":
             self._observer.check_limit()  # the folder may have gone unwatched
             for share in self._live():
-                for found_path, info in share.folder_appeared(path):
+                for found_path, info in share.tree.files_below(path):
                     self.settler.adopt(found_path, info, fresh=True)
         elif kind == "overflow":  # events were lost: every file may have changed
             for share in self._live():
-                for found_path, info in share.everything():
+                for found_path, info in share.tree.everything():
                     self.settler.adopt(found_path, info)
         elif kind == "folder gone":
             self.settler.forget_below(path)
@@ -176,11 +176,7 @@ class HotFolders:
         if not entry.is_dir(follow_symlinks=False):
             return True
         path = os.path.join(folder, name)
-        for share in self._live():
-            located = share.locate(path)
-            if located and located[0].name is None and folder_taken(located[0].given, located[1], share.rules):
-                return True
-        return False
+        return any(share.tree.walks_into(path) for share in self._live())
 
 
 class Turnstile:

@@ -1,4 +1,4 @@
-"""What one run sees of a watch: its own folders and walk rules, and the endless stream its
+"""What one run sees of a watch: its own tree (watch/tree.py), and the endless stream its
 walking thread reads (the first pass, then settled files, one batch at a time, and deletions).
 
 Streamed files keep their place in the tree (the argument they are under, and their path
@@ -14,27 +14,17 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from batchproc.results import OK, FileResult
 from batchproc.stopping import StopControl
-from batchproc.walk import (STATE_FOLDER, TEMP_PREFIX, Found, WalkRules, folder_taken, found_argument,
-                            found_in_tree, is_partial_name, walk, walk_below)
+from batchproc.walk import Found, WalkRules, walk
 from batchproc.walker import END_OF_BATCH
 from batchproc.watch.deletions import Deletion, FolderDeletion
+from batchproc.watch.tree import WatchedTree
 
 #: Seconds between two looks at the run's own health (lost output folders, unsaved state) when idle.
 IDLE_TICK = 0.5
-
-
-@dataclass(frozen=True)
-class WatchedRoot:
-    """One argument: a folder (watched with everything below it), or a file (watched alone)."""
-
-    given: str  # as the user gave it: streamed paths are built on it
-    folder: str  # the absolute folder watched
-    name: str | None = None  # a file argument: its name in `folder`
 
 
 class Share:
@@ -50,7 +40,7 @@ class Share:
         self.control = control
         self.settle = settle
         self.order = order
-        self.roots = [_root(arg) for arg in args]
+        self.tree = WatchedTree(args, rules)
         #: Called from the walking thread when there is nothing to do (the run's own checks).
         self.on_idle: Callable[[], None] = lambda: None
         self._lock = threading.Condition()
@@ -65,52 +55,17 @@ class Share:
 
     # What the watch asks of a share (the watch's thread).
 
-    def locate(self, path: str) -> tuple[WatchedRoot, str] | None:
-        """The argument an absolute path is under, and its path relative to it."""
-        for root in self.roots:
-            if root.name is not None:
-                if path == os.path.join(root.folder, root.name):
-                    return root, root.name
-            elif path.startswith(root.folder.rstrip(os.sep) + os.sep):
-                return root, path[len(root.folder.rstrip(os.sep)) + 1:]
-        return None
-
-    def wants(self, path: str) -> bool:
-        """Whether a change to this file matters to this run (by its name and folder: no stat)."""
-        located = self.locate(path)
-        if located is None:
-            return False
-        root, relpath = located
-        if root.name is not None:
-            return True
-        relfolder, name = os.path.split(relpath)
-        if name == STATE_FOLDER or name.startswith(TEMP_PREFIX) or is_partial_name(name):
-            return False
-        if not self.rules.hidden and name.startswith("."):
-            return False
-        return self.rules.excludes(name, relpath) is None and folder_taken(root.given, relfolder, self.rules)
-
-    def found(self, path: str) -> Found | None:
-        """What the walk would say about the file at this absolute path now (one stat)."""
-        located = self.locate(path)
-        if located is None:
-            return None
-        root, relpath = located
-        if root.name is not None:
-            return found_argument(root.given)
-        return found_in_tree(root.given, relpath, self.rules)
-
     def take(self, ticket: int | None, settled: list[tuple[str, os.stat_result]]) -> bool:
         """Queue the settled files this run wants as one batch; False if it wants none."""
         batch: list[list[Found]] = []
         for path, info in settled:
-            if not self.wants(path):
+            if not self.tree.wants(path):
                 continue
             with self._lock:
                 if path in self._made:  # an output this run just wrote into the watched tree
                     self._made.discard(path)
                     continue
-            found = self.found(path)
+            found = self.tree.found(path)
             if found is None or (found.fatal and not os.path.lexists(found.path)):
                 continue
             if found.stat is not None and _fingerprint(found.stat) != _fingerprint(info):
@@ -127,12 +82,8 @@ class Share:
 
     def deleted(self, path: str) -> None:
         """An input is gone (deleted, or moved out of the watched tree)."""
-        if not self.wants(path):
-            return
-        root, relpath = self.locate(path)
-        found = Found(root.given if root.name else os.path.join(root.given, relpath),
-                      "" if root.name else root.given, relpath)
-        if not self.accepts(os.path.basename(relpath)):
+        found = self.tree.gone(path)
+        if found is None or not self.accepts(os.path.basename(found.path)):
             return
         with self._lock:
             if path in self._consumed:  # its own step removed it (compress --no-keep)
@@ -144,38 +95,9 @@ class Share:
         self._put(None, [Deletion(found, self.mirror)])
 
     def folder_gone(self, folder: str) -> None:
-        located = self.locate(folder)
-        if located is None or located[0].name is not None:
-            return
-        root, relfolder = located
-        if folder_taken(root.given, relfolder, self.rules):
-            self._put(None, [FolderDeletion(root.given, relfolder, self.mirror)])
-
-    def folder_appeared(self, folder: str) -> Iterator[tuple[str, os.stat_result]]:
-        """The files already in a folder that just appeared (made before its watch existed)."""
-        located = self.locate(folder)
-        if located is None or located[0].name is not None:
-            return
-        root, relfolder = located
-        if not folder_taken(root.given, relfolder, self.rules):
-            return
-        for files in walk_below(root.given, relfolder, self.rules):
-            for found in files:
-                if found.problem is None:
-                    yield os.path.abspath(found.path), found.stat
-
-    def everything(self) -> Iterator[tuple[str, os.stat_result]]:
-        """Every file under this run's arguments now (after events were lost)."""
-        for root in self.roots:
-            if root.name is not None:
-                found = found_argument(root.given)
-                files = [[found]] if found.problem is None else []
-            else:
-                files = walk_below(root.given, "", self.rules)
-            for folder in files:
-                for found in folder:
-                    if found.problem is None:
-                        yield os.path.abspath(found.path), found.stat
+        where = self.tree.folder(folder)
+        if where is not None:
+            self._put(None, [FolderDeletion(*where, self.mirror)])
 
     # What the run asks of its share.
 
@@ -254,7 +176,7 @@ class Share:
         another extension): the event of their arrival is not a new input."""
         outputs = result.output if isinstance(result.output, list) else [result.output]
         return [os.path.abspath(output) for output in outputs
-                if output and output != result.input and self.wants(os.path.abspath(output))]
+                if output and output != result.input and self.tree.wants(os.path.abspath(output))]
 
     def _first_pass(self) -> Iterator[list[Found]]:
         """The ordinary incremental walk, except files modified within the last `settle`
@@ -308,13 +230,6 @@ class Share:
             if not self._queue:
                 self._lock.wait(timeout)
             return self._queue.popleft() if self._queue else None
-
-
-def _root(arg: str) -> WatchedRoot:
-    if os.path.isdir(arg):
-        return WatchedRoot(arg, os.path.abspath(arg))
-    folder, name = os.path.split(os.path.abspath(arg))
-    return WatchedRoot(arg, folder, name)
 
 
 def _fingerprint(info: os.stat_result) -> tuple[int, int]:
