@@ -4,7 +4,6 @@ normal run. Real files, real events (inotify, or polling), batchproc as a real p
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading

@@ -4,7 +4,6 @@ settled, the walk's verdict on one path, and how a burst is chunked."""
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
