@@ -30,13 +30,19 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
     return command
 
 
-def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None) -> int:
-    """Build the step, run the batch, print the summary; return the exit code."""
+def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None, *,
+             hot=None, control=None, order: int = 0) -> int:
+    """Build the step, run the batch, print the summary; return the exit code. `hot`,
+    `control` and `order`: a watch shared by the jobs of a job file (see batchproc.jobs)."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
     from batchproc.runner import run_batch
     from batchproc.stdout import StdoutWriter
 
+    if options.watch:
+        from batchproc.watch.observer import require_watchdog
+
+        require_watchdog()
     step = step_class(**step_values)
     args = list(options.paths)
     listed = None if args else step.default_paths()
@@ -51,14 +57,16 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
               "runs; a lock that thread holds at that moment is inherited held and can hang a "
               "worker. The default, forkserver, cannot.", file=sys.stderr)
     show_bar = (sys.stderr.isatty() and not options.quiet) if options.progress is None else options.progress
+    show_bar = show_bar and not options.watch  # a watch prints a line per file instead
     if sys.stderr.isatty() and not options.quiet and not options.json_lines:
         _hint_once(step, options.state)
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
-                          dry_run=options.dry_run)
+                          dry_run=options.dry_run, flush_each=options.watch)
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout,
-                            step=step)
+                            step=step, each_file=options.watch,
+                            prefix=f"{label}: " if hot is not None else "")
     try:
-        summary = run_batch(step, source, options, events=report)
+        summary = run_batch(step, source, options, events=report, hot=hot, control=control, order=order)
         report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
         silence_stdout()

@@ -38,6 +38,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
         before = os.stat(task.source)
         if not stat.S_ISREG(before.st_mode):
             raise StepError("no longer a regular file")
+        if task.expected is not None and (before.st_size, before.st_mtime_ns) != task.expected:
+            raise InputChanged("input changed since it settled")
         result.bytes_in = before.st_size
         for target in task.targets:
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
@@ -63,6 +65,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             temporaries = []
         result.fingerprint = result.fingerprint or (before.st_size, before.st_mtime_ns)
         result.status = OK
+    except InputChanged as error:
+        result.error, result.input_changed = str(error), True
     except StepError as error:
         result.error = _real_paths(str(error), temporaries, task.targets)
         result.stops_run = error.stops_run
@@ -104,7 +108,11 @@ def _unchanged_in_place(result: FileResult, unchanged: Unchanged, before: os.sta
 def _check_unchanged_input(source: str, before: os.stat_result) -> None:
     after = os.stat(source)
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        raise StepError("input changed while it was being processed")
+        raise InputChanged("input changed while it was being processed")
+
+
+class InputChanged(StepError):
+    """The input is not the file it was when its work began (or when it settled)."""
 
 
 def _verify(step: Step, temporaries: list[str], data: dict, *, thorough: bool) -> None:

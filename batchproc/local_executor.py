@@ -35,6 +35,9 @@ CHUNK_SECONDS = 1.0
 LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
 STARTUP_DEATHS_ALLOWED = 3
+#: Seconds between two looks at the stop flags while no worker has work (a watch waiting for
+#: files): new work rings the feed, so this only bounds how soon Ctrl-C is seen.
+IDLE_WAIT = 0.5
 
 
 class _Worker:
@@ -120,7 +123,7 @@ class LocalExecutor:
                     yield from feed.take_results()
                     return
                 waitables = [feed] + [w.connection for w in busy] + [w.process.sentinel for w in busy]
-                ready = wait_readable(waitables, timeout=self._tick())
+                ready = wait_readable(waitables, timeout=self._tick() if busy else IDLE_WAIT)
                 for worker in busy:
                     if worker.connection in ready or worker.process.sentinel in ready:
                         yield from self._receive(worker, control)

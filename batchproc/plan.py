@@ -32,6 +32,9 @@ class Planner:
         self.settings_hash = step.settings_hash()
         #: Set when several arguments may meet in one output tree: then every target is remembered.
         self.claim_targets = False
+        #: Under --watch: each task carries the size and mtime its file settled with, checked
+        #: again when its work begins.
+        self.expect_settled = False
         self._stores: dict[str, StateStore] = {}
         self._locks: dict[str, RunLock] = {}
         self._guard = threading.Lock()
@@ -65,6 +68,48 @@ class Planner:
                 self._stores[root] = store
             return store
 
+    def store_for(self, found: Found) -> StateStore | None:
+        """The state that holds (or would hold) this input's record, if any is kept."""
+        where = self.state_root(found)
+        if where is None:
+            return None
+        return self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
+
+    def recorded(self, found: Found) -> Record | None:
+        """What the state says about this input (None: nothing, or no state kept)."""
+        store = self.store_for(found)
+        if store is None:
+            return None
+        folder, name = os.path.split(found.path)
+        with self._guard:
+            return store.lookup_folder(folder or ".", self.step.name).get(os.fsencode(name))
+
+    def recorded_below(self, found: Found) -> list[tuple[str, Record]]:
+        """The records (by absolute input path) of every input in the folder of `found`, and below."""
+        store = self.store_for(found)
+        if store is None:
+            return []
+        with self._guard:
+            return store.lookup_tree(os.path.dirname(found.path) or ".", self.step.name)
+
+    def forget(self, path: str, found: Found) -> None:
+        """Drop the record of the input at `path` (deleted while watched); `found` names its tree."""
+        store = self.store_for(found)
+        if store is not None and not self.dry_run:
+            with self._guard:
+                store.forget(os.path.abspath(path), self.step.name)
+
+    def lost_roots(self) -> list[str]:
+        """Output folders locked by this run that are gone (removed, or replaced by another)."""
+        with self._guard:
+            return [root for root, lock in self._locks.items() if not lock.still_held()]
+
+    def save(self) -> None:
+        """Commit what has been recorded (a watch that goes idle keeps nothing unsaved)."""
+        with self._guard:
+            for store in self._stores.values():
+                store.commit()
+
     def _open_inputs(self, root: str) -> StateStore:
         """The state of a step that writes no files, kept by the input folder (never locked)."""
         with self._guard:
@@ -85,7 +130,7 @@ class Planner:
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
-        if self.stateless:
+        if self.stateless and not self.expect_settled:
             return self._plan_stateless(found_files)
         self._records_folder, self._records, self._outputs = None, {}, None
         planned = [self._plan(found) for found in found_files]
@@ -141,7 +186,8 @@ class Planner:
         if decision is not None:
             return decision
         self._seq += 1
-        task = Task(self._seq, found.path, targets)
+        expected = (found.stat.st_size, found.stat.st_mtime_ns) if self.expect_settled else None
+        task = Task(self._seq, found.path, targets, expected)
         self._in_flight[self._seq] = (task, self.state_root(found), found.stat.st_size,
                                       found.stat.st_mtime_ns)
         return task

@@ -40,6 +40,14 @@ class RunLog:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def reopen(self) -> None:
+        """Append to a new file at the same path from now on (after logrotate moved the old one)."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        with self._lock:
+            old, self._fd = self._fd, fd
+        if old >= 0:
+            os.close(old)
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)

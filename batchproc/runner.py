@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import threading
 import time
 from typing import Iterable, Iterator
 
@@ -18,13 +18,15 @@ from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
 from batchproc.result_batch import Rendering, ResultBatch
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
+from batchproc.ledger import Ledger
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
 from batchproc.stopping import StopControl, handle_signals
 from batchproc.worker_server import modules_of
 from batchproc.walk import Found, WalkRules, walk
-from batchproc.task import Task, WorkerSpec
+from batchproc.walker import Walker, chunk_size  # noqa: F401 - chunk_size: part of the runner's interface
+from batchproc.task import WorkerSpec
 
 
 class Events:
@@ -34,7 +36,11 @@ class Events:
         """The walk has found `total` files so far."""
 
     def result(self, result: FileResult) -> None:
-        """One file is done (ok, skipped or failed)."""
+        """One file is done (ok, skipped, failed, or deleted while watched)."""
+
+    def notice(self, line: str, *, warning: bool = False) -> None:
+        """Something to say that is about no one file (what is watched; `warning`: a watch that
+        falls back to polling, a failure budget spent); may be called from any thread."""
 
     def results(self, batch: ResultBatch) -> None:
         """Many files are done, all ok (a ResultBatch: columns, and the stdout text the worker
@@ -46,9 +52,14 @@ class Events:
 
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
-              events: Events | None = None, control: StopControl | None = None) -> Summary:
+              events: Events | None = None, control: StopControl | None = None,
+              hot=None, order: int = 0) -> Summary:
     """Process every file under `paths` (a list, or a PathSource that streams more) with
-    `step`; return the summary. Never prints."""
+    `step`; return the summary. Never prints.
+
+    With `options.watch`, the run goes on after the walk: files that settle under `paths` are
+    fed to the same planner and executor until the run is stopped. `hot` is a watch shared by
+    several runs (the jobs of a job file, `order` being this one's place in it)."""
     events = events or Events()
     control = control or StopControl()
     if not isinstance(paths, PathSource):
@@ -63,17 +74,25 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
         step.check_runnable()
     planner = _planner(step, paths, layout, options)
+    # A watch stats what it finds itself; a walk for a step that keeps nothing need not.
+    rules = walk_rules(options, layout, paths.args, stat_files=not planner.stateless or options.watch)
+    share = own_watch = None
+    if options.watch:
+        try:
+            share, own_watch = _watch(step, paths, rules, planner, options, control, events, hot, order)
+        except BaseException:
+            planner.close()
+            raise
     feed = Feed()
-    rules = walk_rules(options, layout, paths.args, stat_files=not planner.stateless)
-    walker = _Walker(paths, rules, planner, feed, jobs, step.max_chunk)
+    walker = Walker(share.items() if share else walk(paths, rules), planner, feed, jobs, step.max_chunk)
     log = RunLog(options.log) if options.log and not options.dry_run else None
-    summary = Summary()
-    attempts: dict[int, int] = {}
+    books = Ledger(budget, planner, walker, log, events, control, share)
     started = time.perf_counter()
     reported_total = 0
+    attempts: dict[int, int] = {}
     results = executor.run(feed, control)
     try:
-        with handle_signals(control):
+        with handle_signals(control, watching=options.watch):
             walker.start()
             for result in results:
                 if walker.found != reported_total:
@@ -83,23 +102,13 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                     if attempts:
                         for seq in result.seqs:
                             attempts.pop(seq, None)
-                    summary.add_batch(result)
-                    planner.record_batch(result)
-                    if log is not None:
-                        log.write_lines(result.log)
-                    events.results(result)
+                    books.add_batch(result)
                     continue
                 if _should_retry(result, attempts, options.retries, control):
                     feed.retry(planner.task(result.seq))
                     continue
                 attempts.pop(result.seq, None)
-                summary.add(result)
-                planner.record(result)
-                if log is not None:
-                    log.write(result.to_dict(traceback=True))
-                events.result(result)
-                if result.status == FAILED:
-                    _stop_if_hopeless(result, summary, walker.found, budget, control)
+                books.add(result)
         walker.join()
         if walker.error is not None:
             raise walker.error
@@ -112,17 +121,59 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         feed.cancel()
         walker.join()
         feed.dispose()
-        summary.warnings.extend(planner.close())
+        if share is not None:
+            share.close()
+        if own_watch is not None:
+            own_watch.close()
+        books.summary.warnings.extend(planner.close())
         if log is not None:
             log.close()
+    summary = books.summary
     summary.elapsed = time.perf_counter() - started
     summary.stopped, summary.stop_code = control.reason, control.exit_code
     return summary
 
 
-def _rendering(options: RunOptions, events: Events) -> Rendering:
+def _watch(step, paths, rules, planner, options, control, events, hot, order):
+    """This run's share of a watch (a watch of its own unless one is given), and the watch to
+    close at the end if it is its own."""
+    from batchproc.watch.hot_folders import HotFolders
+
+    if not paths.args:
+        raise UsageError("--watch needs files or folders named on the command line")
+    own = None
+    if hot is None:
+        hot = own = HotFolders(settle=options.settle_seconds, poll=options.poll, control=control,
+                               say=lambda line: events.notice(line, warning=True),
+                               follow_symlinks=options.follow_symlinks)
+    try:
+        share = hot.share(paths.args, dataclasses.replace(rules, skip_partial=True),
+                          accepts=step.accepts_file, mirror=options.mirror_deletes, order=order)
+    except BaseException:
+        if own is not None:
+            own.close()
+        raise
+    share.on_idle = lambda: _check_outputs(planner, control)
+    planner.expect_settled = True
+    events.notice(f"watching {', '.join(paths.args)} ({hot.how}; a file is taken once unchanged "
+                  f"for {options.settle_seconds:g} s)")
+    return share, own
+
+
+def _check_outputs(planner: Planner, control: StopControl) -> None:
+    """While a watch is idle: save the state, and stop if an output folder is lost."""
+    planner.save()
+    lost = planner.lost_roots()
+    if lost:
+        control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
+
+
+def _rendering(options: RunOptions, events: Events) -> Rendering | None:
     """What workers render for the parent: the run's stdout format and log lines, and every
-    record whole only for a caller that takes results one by one."""
+    record whole only for a caller that takes results one by one. None under --watch, whose
+    books follow each file."""
+    if options.watch:
+        return None
     stdout = "json" if options.json_lines else "print0" if options.print0 else "lines"
     one_by_one = type(events).result is not Events.result and type(events).results is Events.results
     return Rendering(stdout, log=bool(options.log), records=one_by_one)
@@ -159,14 +210,6 @@ def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, co
         return False
     attempts[result.seq] = attempts.get(result.seq, 0) + 1
     return attempts[result.seq] <= retries
-
-
-def _stop_if_hopeless(result, summary, found, budget, control) -> None:
-    """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-    if result.stops_run:
-        control.drain(f"stopped: {result.stops_run}", ExitCode.ABORTED)
-    elif budget.spent(summary.failed, found):
-        control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
 
 
 def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
@@ -210,54 +253,6 @@ class PlanOnly:
                 yield from feed.take_results()
                 return
             wait_readable([feed], timeout=0.2)
-
-
-class _Walker(threading.Thread):
-    """Walks and plans in the background, so work starts before the walk ends."""
-
-    def __init__(self, paths, rules: WalkRules, planner: Planner, feed: Feed, jobs: int, max_chunk: int):
-        super().__init__(name="batchproc-walk", daemon=True)
-        self.paths = paths
-        self.rules = rules
-        self.jobs = jobs
-        self.planner = planner
-        self.feed = feed
-        self.max_chunk = max_chunk
-        self.found = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        chunk: list[Task] = []
-        try:
-            for folder in walk(self.paths, self.rules):
-                if self.feed.cancelled:
-                    return
-                self.found += len(folder)
-                size = chunk_size(self.found, self.jobs, self.max_chunk)
-                for item in self.planner.plan_folder(folder):
-                    if type(item) is Task:
-                        chunk.append(item)
-                        if len(chunk) >= size:
-                            self.feed.put_chunk(chunk)
-                            chunk = []
-                    else:
-                        self.feed.put_result(item)
-                if chunk and self.feed.hungry:  # workers are waiting: send what we have
-                    self.feed.put_chunk(chunk)
-                    chunk = []
-            if chunk:
-                self.feed.put_chunk(chunk)
-        except BaseException as error:  # raised again in the main thread
-            self.error = error
-        finally:
-            self.feed.close()
-
-
-
-def chunk_size(found: int, jobs: int, max_chunk: int) -> int:
-    """Files per chunk, grown with the walk: one at first (a quick first result), then up to
-    `max_chunk`, keeping about four chunks per worker of what has been found so far."""
-    return max(1, min(max_chunk, found // (jobs * 4)))
 
 
 def available_cpus() -> int:

@@ -17,6 +17,9 @@ class Task(NamedTuple):
     seq: int
     source: str
     targets: tuple[str, ...] = ()
+    #: (size, mtime_ns) the input had when it was found settled (--watch): checked again when
+    #: its work begins, so a file written to since is left to settle again.
+    expected: tuple[int, int] | None = None
 
     @property
     def output(self) -> str | list[str] | None:

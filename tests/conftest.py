@@ -195,3 +195,21 @@ def write_files(folder: Path, contents: dict[str, str]) -> Path:
     for name, text in contents.items():
         (folder / name).write_text(text)
     return folder
+
+
+@pytest.fixture
+def watch(tmp_path):
+    """watch(ARGS..., cwd=tmp_path): `batchproc ARGS` (with --watch among them) as a real process,
+    started and ready (see watching.Watching); killed after the test if it is still running."""
+    from watching import Watching
+
+    started = []
+
+    def start(*args, cwd=None, **options):
+        watching = Watching(*args, cwd=cwd or tmp_path, **options)
+        started.append(watching)
+        return watching
+
+    yield start
+    for watching in started:
+        watching.kill()

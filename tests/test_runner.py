@@ -208,3 +208,28 @@ def test_files_that_go_ok_in_bulk_each_keep_their_line_log_record_and_state(cli,
         sorted(str(tmp_path / "imgs" / f"{i:02}.png") for i in range(40))
     again = cli("resize", tmp_path / "imgs", "--out", tmp_path / "out", "--width", 8, "--json", "--jobs", 2)
     assert {json.loads(line)["error"] for line in again.stdout.splitlines()} == {"up to date"}
+
+
+def test_the_log_is_reopened_at_its_path(tmp_path):
+    log = RunLog(str(tmp_path / "log.jsonl"))
+    log.write({"n": 1})
+    os.rename(tmp_path / "log.jsonl", tmp_path / "log.jsonl.1")  # logrotate moves it away
+    log.write({"n": 2})
+    log.reopen()
+    log.write({"n": 3})
+    log.close()
+    assert read_log(tmp_path / "log.jsonl.1") == [{"n": 1}, {"n": 2}]
+    assert read_log(tmp_path / "log.jsonl") == [{"n": 3}]
+
+
+def test_queued_tasks_can_be_taken_back_while_the_walk_goes_on():
+    from batchproc.feed import Feed
+    from batchproc.task import Task
+
+    feed = Feed()
+    feed.put_chunk([Task(1, "a"), Task(2, "b")])
+    feed.put_chunk([Task(3, "c")])
+    taken = feed.withdraw(lambda task: task.seq <= 2)
+    assert [task.seq for task in taken] == [1, 2]
+    assert [task.seq for task in feed.take_chunk()] == [3] and not feed.cancelled
+    feed.dispose()
