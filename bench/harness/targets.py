@@ -116,9 +116,10 @@ def evaluate_targets(cfg: Config, grouped: dict[str, list[Result]], pairs: list[
                    + (f" ({ceiling:.3f}x)" if ceiling else ""),
                    ours if ceiling else None, lambda v: v >= ceiling - CEILING_SLACK, "x"))
     for index, (what, limit) in enumerate((("parent", PARENT_US_PER_FILE), ("workers", WORKER_US_PER_FILE))):
-        # (CPU over the files - CPU of the same command on an empty folder) / files
-        full, empty = look.cpu("small", names.CHECKSUM)[index], look.cpu("small", names.CHECKSUM_EMPTY)[index]
-        per_file = (full - empty) / cfg.small_files * 1e6 if full is not None and empty is not None else None
+        # (CPU over all the files - CPU over a tenth of them) / the files between
+        full, tenth = look.cpu("small", names.CHECKSUM)[index], look.cpu("small", names.CHECKSUM_TENTH)[index]
+        files = cfg.small_files - (find_result(grouped, "small", names.CHECKSUM_TENTH) or Result(None, 0)).files
+        per_file = (full - tenth) / files * 1e6 if full is not None and tenth is not None and files > 0 else None
         checks.append((f"14.3 small: checksum's {what} CPU per file <= {limit} us", per_file,
                        lambda v, limit=limit: v <= limit, " us"))
     for key, what in (("batchproc", "batchproc --help"), ("batchproc-empty", "batchproc resize EMPTY")):
