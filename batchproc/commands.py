@@ -3,6 +3,7 @@ running it: build the step, run the batch, show the outcome, pick the exit code.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import sys
@@ -39,6 +40,9 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     from batchproc.runner import run_batch
     from batchproc.stdout import StdoutWriter
 
+    if not gc.isenabled():  # paused while the CLI started (cli.main): what it built stays
+        gc.freeze()
+        gc.enable()
     if options.watch:
         from batchproc.watch.observer import require_watchdog
 
