@@ -16,6 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
+from batchproc import previews
 from batchproc.errors import StepError, Unchanged
 from batchproc.outputs import temporary_path
 from batchproc.results import FAILED, OK, SKIPPED, FileResult
@@ -33,6 +34,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
     started = time.perf_counter()
     result = FileResult(FAILED, task.source, output=task.output, seq=task.seq)
     temporaries: list[str] = []
+    offered = previews.Offered(spec.previews) if spec.previews else None
     try:
         before = os.stat(task.source)
         if not stat.S_ISREG(before.st_mode):
@@ -43,7 +45,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             temporaries.append(temporary_path(target))
         replaces_input = task.source in task.targets
         try:
-            data = step.process(Path(task.source), _step_target(temporaries))
+            with previews.offering(offered):
+                data = step.process(Path(task.source), _step_target(temporaries))
             copied = False
         except Unchanged as unchanged:
             if replaces_input:  # the input already is its own output: nothing to replace
@@ -85,6 +88,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
                 pass
         if capture is not None:
             result.warnings = capture.take()
+        if offered is not None:
+            result.previews = offered.pair()
         result.ms = (time.perf_counter() - started) * 1000
     return result
 

@@ -62,6 +62,9 @@ class FileResult:
     fingerprint: tuple[int, int] | None = None
     #: The output's mtime after writing; not logged.
     output_mtime_ns: int | None = None
+    #: Thumbnails of the input and the output (batchproc.previews.Preview, either may be None)
+    #: when --report asks image steps for them; not logged.
+    previews: tuple | None = None
 
     def to_dict(self, *, traceback: bool = False) -> dict[str, Any]:
         """The record as --json and --log show it (the traceback only where asked: the log)."""

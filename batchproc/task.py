@@ -36,6 +36,8 @@ class WorkerSpec:
     verify: str = "auto"
     #: Where every installed step lives, as the parent found them (chain looks others up).
     entries: tuple = ()
+    #: The longest side of the thumbnails image steps make for --report; 0: none are made.
+    previews: int = 0
 
 
 def build_step(spec: WorkerSpec) -> Step:

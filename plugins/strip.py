@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from batchproc import hookimpl
+from batchproc import hookimpl, previews
 from batchproc.errors import StepError, Unchanged
-from batchproc.image import ImageStep, Metadata, Picture
+from batchproc.image import ImageStep, Metadata, Picture, thumbnails
 from batchproc.image.limits import TooManyPixels
 from batchproc.image.reading import peek
 from batchproc.image.step import process_image
@@ -63,6 +64,11 @@ class Strip(ImageStep):
         fields = {"format": header.format, "bytes_removed": len(data) - len(stripped)}
         # The picture is the input's, byte for byte: it must read back as the input did.
         self._written = {str(target): Expected(header.format, header.size, header.count, header.mode)}
+        # The report's thumbnails: this path decodes nothing, so the input is read for them
+        # (at reduced scale); the output's pixels are the input's, less any colour profile.
+        previews.offer("before", partial(thumbnails.of_file, source, max_pixels=self.max_pixels))
+        previews.offer("after", lambda size: thumbnails.without_profile(previews.offered("before"))
+                       if not self.keep_icc else previews.offered("before"))
         if stripped == data:  # nothing to strip: batchproc copies it, and checks the copy in full
             self._written[str(target)] = Expected(header.format, header.size, header.count, header.mode,
                                                   thorough=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 import os
 
+from batchproc import previews
 from batchproc.errors import StepError
-from batchproc.image import vips
+from batchproc.image import thumbnails, vips
 from batchproc.image.vips import available
 
 #: The formats this engine reads and writes: the ones it handles exactly like Pillow.
@@ -43,10 +44,13 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
     if (stored_w, stored_h) == (width, height) and not crop and turn == 1:
         return None  # nothing to resize: the pipeline decides whether anything needs doing
+    thumbnail = previews.wanted()
     try:
-        image = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
+        image = whole = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
         if turn != 1:
-            image = image.autorot()
+            image = whole = image.autorot()
+        if thumbnail:  # the whole picture, scaled, upright: thumbnails come from it, not the file
+            image = whole = image.copy_memory()
         if crop:
             image = image.crop((image.width - crop[0]) // 2, (image.height - crop[1]) // 2, *crop)
         if fmt == "jpeg" and image.hasalpha():
@@ -54,7 +58,25 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
         image.write_to_file(str(target), **_save_options(fmt, quality, strip))
     except pyvips.Error as error:
         raise _translate(error, target) from None
+    if thumbnail:
+        _offer_thumbnails(header, whole, image, strip=strip)
     return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
+
+
+def _offer_thumbnails(header, whole, output, *, strip: bool) -> None:
+    """The input's thumbnail from the whole picture as scaled (a thumbnail is a scaled copy
+    either way), and the output's: the same one unless it was cropped, flattened or lost
+    its colour profile."""
+    icc = vips.field(header, "icc-profile-data", None)
+    sideways = vips.field(header, "orientation", 1) in (5, 6, 7, 8)
+    size = (header.height, header.width) if sideways else (header.width, header.height)
+    previews.offer("before", lambda longest: thumbnails.of_vips(whole, longest, picture_size=size, icc=icc))
+    before = previews.offered("before")
+    if before is not None and output is whole and not (strip and icc):
+        previews.offer("after", lambda longest: before._replace(picture_width=output.width,
+                                                                picture_height=output.height))
+    previews.offer("after", lambda longest: thumbnails.of_vips(
+        output, longest, picture_size=(output.width, output.height), icc=None if strip else icc))
 
 
 def _depth_kept(header, fmt: str) -> bool:
