@@ -1,4 +1,5 @@
-"""batchproc's own commands beside the steps: `plugins` and `run` (each built only when invoked)."""
+"""batchproc's own commands beside the steps: `plugins`, `run` and `state` (each built only
+when invoked)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def plugins_command(registry):
     return list_plugins
 
 
-def run_command(registry, plugin_dirs: tuple[str, ...]):
+def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str, ...] = ()):
     def run_jobs(
         config: Annotated[str, typer.Argument(help="A TOML file of named jobs.", show_default=False)],
         job: Annotated[Optional[list[str]], typer.Option(
@@ -38,7 +39,8 @@ def run_command(registry, plugin_dirs: tuple[str, ...]):
         """
         from batchproc.jobs import run_job_file
 
-        return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet)
+        return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet,
+                            command_line=command_line)
 
     return run_jobs
 
@@ -69,9 +71,9 @@ def state_command():
     return state
 
 
-#: name -> a function of (registry, plugin_dirs) giving the command's function.
+#: name -> a function of (registry, plugin_dirs, command_line) giving the command's function.
 FACTORIES = {
-    "plugins": lambda registry, plugin_dirs: plugins_command(registry),
+    "plugins": lambda registry, plugin_dirs, command_line: plugins_command(registry),
     "run": run_command,
-    "state": lambda registry, plugin_dirs: state_command(),
+    "state": lambda registry, plugin_dirs, command_line: state_command(),
 }

@@ -26,7 +26,7 @@ class BatchprocGroup(click.Group):
     """The top-level command. It knows every command's name and summary from the registry
     (cached), and builds a command's options only when that command runs or shows its help."""
 
-    def __init__(self, plugin_dirs: tuple[str, ...]) -> None:
+    def __init__(self, plugin_dirs: tuple[str, ...], command_line: tuple[str, ...] = ()) -> None:
         from batchproc.registry import activate
 
         super().__init__(name="batchproc", help=HELP, no_args_is_help=True, context_settings=CONTEXT,
@@ -38,6 +38,8 @@ class BatchprocGroup(click.Group):
                                               "(repeatable; also BATCHPROC_PLUGIN_DIRS). Only "
                                               "folders you name are loaded.")])
         self.plugin_dirs = plugin_dirs
+        #: The command line as typed, for the log's run header and the report.
+        self.command_line = command_line
         self.registry = activate(plugin_dirs)
         for warning in self.registry.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
@@ -50,13 +52,14 @@ class BatchprocGroup(click.Group):
         from batchproc.commands import step_command
 
         if name in FACTORIES:
-            return _click_command(FACTORIES[name](self.registry, self.plugin_dirs), name, SUMMARIES[name])
+            command = FACTORIES[name](self.registry, self.plugin_dirs, self.command_line)
+            return _click_command(command, name, SUMMARIES[name])
         entry = self.registry.entries.get(name)
         if entry is None:
             return None
         try:
             step_class = self.registry.step_class(name)
-            command = step_command(step_class, self.plugin_dirs)
+            command = step_command(step_class, self.plugin_dirs, self.command_line)
         except Exception as error:  # a plugin broken since it was listed: warn and skip it
             print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
             return None
@@ -116,7 +119,8 @@ def run(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("BATCHPROC_TRACEBACK"))
     try:
         plugin_dirs = plugin_dirs_from(args)
-        code = BatchprocGroup(plugin_dirs).main(args=args, prog_name="batchproc", standalone_mode=False)
+        group = BatchprocGroup(plugin_dirs, ("batchproc", *args))
+        code = group.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)
     except click.exceptions.Abort:

@@ -13,13 +13,13 @@ from batchproc.results import Summary
 from batchproc.run_flags import RUN_NAMES, RUN_PARAMETERS
 from batchproc.step_options import step_parameters
 
-def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
+def step_command(step_class, plugin_dirs: tuple[str, ...] = (), command_line: tuple[str, ...] = ()):
     """A typer command function for `step_class`: its __init__ options, then the run options."""
     own = step_parameters(step_class)
 
     def command(**values):
         run = {name: values.pop(name) for name in RUN_NAMES}
-        options = RunOptions.from_values({**run, "plugin_dirs": plugin_dirs})
+        options = RunOptions.from_values({**run, "plugin_dirs": plugin_dirs, "command": command_line})
         return run_step(step_class, values, options)
 
     parameters = [p.replace(kind=p.KEYWORD_ONLY) for p in (RUN_PARAMETERS[0], *own, *RUN_PARAMETERS[1:])]
@@ -30,11 +30,14 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
     return command
 
 
-def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None) -> int:
-    """Build the step, run the batch, print the summary; return the exit code."""
+def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None, *,
+             job: str | None = None) -> int:
+    """Build the step, run the batch, print the summary; return the exit code. `job`: the
+    job's name in a job file."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
-    from batchproc.runner import run_batch
+    from batchproc.run_header import RunHeader
+    from batchproc.runner import available_cpus, run_batch
     from batchproc.stdout import StdoutWriter
 
     step = step_class(**step_values)
@@ -55,8 +58,11 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run)
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout)
+    header = None
+    if options.log:
+        header = RunHeader.of(step, options, options.jobs or available_cpus(), job=job)
     try:
-        summary = run_batch(step, source, options, events=report)
+        summary = run_batch(step, source, options, events=report, header=header)
         report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
         silence_stdout()

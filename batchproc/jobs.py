@@ -11,24 +11,29 @@ from batchproc.step_options import step_parameters, translate
 
 
 def run_job_file(path: str, registry, plugin_dirs: tuple[str, ...], *, only=(), dry_run=False,
-                 quiet=False) -> int:
-    """Run the file's jobs (or those named in `only`); return the most serious exit code."""
+                 quiet=False, command_line: tuple[str, ...] = ()) -> int:
+    """Run the file's jobs (or those named in `only`); return the most serious exit code.
+    The jobs are one run in the log: one run id, a header each."""
+    from batchproc.run_header import new_run_id
+
     jobs = load_jobs(path)
     names = [job.name for job in jobs]
     missing = [name for name in only if name not in names]
     if missing:
         raise UsageError(f"{path} has no job named {', '.join(missing)} (it has {', '.join(names)})")
+    shared = {"command": command_line, "run_id": new_run_id()}
     worst = ExitCode.OK
     for job in jobs:
         if only and job.name not in only:
             continue
         step_class, options, run = _prepare(job, registry, plugin_dirs)
+        run = run.replace(**shared)
         if dry_run:
             run = run.replace(dry_run=True)
         if quiet:
             run = run.replace(quiet=True)
         try:
-            code = run_step(step_class, options, run, label=f"{job.name} ({job.step})")
+            code = run_step(step_class, options, run, label=f"{job.name} ({job.step})", job=job.name)
         except BatchprocError as error:  # one job's trouble (a lock held, say) never stops the next
             print_error(f"job {job.name}: {error}")
             code = error.exit_code

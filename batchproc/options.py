@@ -15,6 +15,8 @@ RESERVED_OPTION_NAMES = frozenset({
 #: Names of batchproc's own commands: no step may take one.
 BUILT_IN_COMMANDS = frozenset({"run", "plugins", "state", "exec", "report"})
 VERIFY_MODES = ("auto", "full")
+#: Fields the caller fills in that are no flag (and leave their names free for plugins' options).
+CONTEXT_FIELDS = frozenset({"command", "run_id"})
 #: Flags spelled unlike their parameter name.
 _FLAG_SPELLINGS = {"json_lines": "json"}
 
@@ -62,6 +64,10 @@ class RunOptions:
     max_memory: str | None = None
     #: Folders of .py plugins named with --plugin-dir (not a step command's own flag).
     plugin_dirs: tuple[str, ...] = field(default=(), compare=False)
+    #: The command line as typed, for the log's run header and the report (not a flag).
+    command: tuple[str, ...] = field(default=(), compare=False)
+    #: The run's id when the caller chose it (the jobs of a job file share one; not a flag).
+    run_id: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_values(cls, values: dict, *, what: str = "run options") -> "RunOptions":
@@ -105,6 +111,6 @@ class RunOptions:
 
 def taken_option_names() -> frozenset[str]:
     """Every name and long-flag spelling a run option owns or reserves (max_memory, max-memory)."""
-    names = {f.name for f in dataclasses.fields(RunOptions)} | RESERVED_OPTION_NAMES
+    names = ({f.name for f in dataclasses.fields(RunOptions)} - CONTEXT_FIELDS) | RESERVED_OPTION_NAMES
     names |= set(_FLAG_SPELLINGS.values())
     return frozenset(names | {name.replace("_", "-") for name in names})

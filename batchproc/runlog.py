@@ -11,19 +11,33 @@ from batchproc.results import json_line
 
 
 class RunLog:
-    """Appends JSON Lines records to a file.
+    """Appends JSON Lines records to a file: the run's header first (batchproc.run_header),
+    then one record per file carrying the run's id, and an end record.
 
     Only the parent process writes (workers send their results to it), so a worker killed at any
     moment can never hold the lock. A thread lock serialises the parent's own writers; `flock`
     keeps two batchproc processes that share one log file from interleaving.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, header: dict[str, Any] | None = None) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
+        #: The run's id, and its job's name in a job file: written in each file's record.
+        self.run = self.job = None
+        if header is not None:
+            self.run, self.job = header["run"], header.get("job")
+            self._append(header)
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append a file's record, with the run's id (and job)."""
+        if self.run is not None:
+            record["run"] = self.run
+            if self.job is not None:
+                record["job"] = self.job
+        self._append(record)
+
+    def _append(self, record: dict[str, Any]) -> None:
         data = (json_line(record) + "\n").encode("utf-8")
         with self._lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
@@ -35,7 +49,10 @@ class RunLog:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def close(self) -> None:
+    def close(self, end: dict[str, Any] | None = None) -> None:
+        """Close the log, after the run's `end` record if given."""
+        if end is not None and self._fd >= 0:
+            self._append(end)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

@@ -17,6 +17,7 @@ from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
+from batchproc.run_header import RunHeader, end_record
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
@@ -36,9 +37,11 @@ class Events:
 
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
-              events: Events | None = None, control: StopControl | None = None) -> Summary:
+              events: Events | None = None, control: StopControl | None = None,
+              header: RunHeader | None = None) -> Summary:
     """Process every file under `paths` (a list, or a PathSource that streams more) with
-    `step`; return the summary. Never prints."""
+    `step`; return the summary. Never prints. `header`: the run's facts for the log (made
+    here when not given)."""
     events = events or Events()
     control = control or StopControl()
     if not isinstance(paths, PathSource):
@@ -52,7 +55,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     planner = _planner(step, paths, layout, options)
     feed = Feed()
     walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
-    log = RunLog(options.log) if options.log and not options.dry_run else None
+    log = record = None
+    if options.log and not options.dry_run:
+        record = (header or RunHeader.of(step, options, jobs)).to_record()
+        log = RunLog(options.log, record)
     summary = Summary()
     attempts: dict[int, int] = {}
     started = time.perf_counter()
@@ -89,10 +95,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         walker.join()
         feed.dispose()
         summary.warnings.extend(planner.close())
+        summary.elapsed = time.perf_counter() - started
+        summary.stopped, summary.stop_code = control.reason, control.exit_code
         if log is not None:
-            log.close()
-    summary.elapsed = time.perf_counter() - started
-    summary.stopped, summary.stop_code = control.reason, control.exit_code
+            log.close(end_record(record, summary, summary.elapsed))
     return summary
 
 
