@@ -29,6 +29,9 @@ def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str,
             "--dry-run", help="List what each job would do; touch nothing.")] = False,
         quiet: Annotated[bool, typer.Option(
             "--quiet", help="Say something only when a job has failures (for cron).")] = False,
+        report: Annotated[Optional[str], typer.Option(
+            "--report", metavar="FILE.html", help="Also write one page about the run, a section "
+            "per job (instead of any report the jobs name).")] = None,
     ):
         """Run the named jobs of a TOML file, one after another (for cron).
 
@@ -40,7 +43,7 @@ def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str,
         from batchproc.jobs import run_job_file
 
         return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet,
-                            command_line=command_line)
+                            report=report, command_line=command_line)
 
     return run_jobs
 

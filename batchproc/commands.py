@@ -31,9 +31,9 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = (), command_line: tu
 
 
 def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None, *,
-             job: str | None = None) -> int:
+             job: str | None = None, pages=None) -> int:
     """Build the step, run the batch, print the summary; return the exit code. `job`: the
-    job's name in a job file."""
+    job's name in a job file; `pages`: the report pages its jobs share (batchproc.report.live)."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
     from batchproc.run_header import RunHeader
@@ -58,16 +58,29 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
                           dry_run=options.dry_run)
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout)
-    header = None
-    if options.log:
+    header = events = page = None
+    if options.log or options.report:  # the run's facts, for both: one run id
         header = RunHeader.of(step, options, options.jobs or available_cpus(), job=job)
+    if options.report:
+        from batchproc.report.live import ReportPages, Together
+
+        page = (pages or ReportPages()).listener(options.report, header, label=label, watch=False)
+        events = Together(report, page)
     try:
-        summary = run_batch(step, source, options, events=report, header=header)
+        summary = run_batch(step, source, options, events=events or report, header=header)
         report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
         silence_stdout()
         report.close()
         return ExitCode.BROKEN_PIPE
+    except BaseException:
+        if page is not None:  # the run never took place (a lock held...): nothing to show of it
+            page.abandon()
+        raise
+    if page is not None:
+        trouble = page.finish(summary)
+        if trouble:
+            summary.warnings.append(trouble)
     report.finish(summary)
     return exit_code(summary)
 

@@ -62,6 +62,8 @@ class RunOptions:
     verify: str = "auto"
     #: Memory one worker may use, as given ("2G", "1500M"); None: derived from the machine.
     max_memory: str | None = None
+    #: Write a page about the run here (batchproc.report).
+    report: str | None = None
     #: Folders of .py plugins named with --plugin-dir (not a step command's own flag).
     plugin_dirs: tuple[str, ...] = field(default=(), compare=False)
     #: The command line as typed, for the log's run header and the report (not a flag).
@@ -96,6 +98,8 @@ class RunOptions:
             raise UsageError(f"--verify must be one of {', '.join(VERIFY_MODES)}, not {self.verify!r}")
         if self.start_method is not None and self.start_method not in ("fork", "spawn", "forkserver"):
             raise UsageError(f"--start-method must be fork, spawn or forkserver, not {self.start_method!r}")
+        if self.report is not None and self.dry_run:
+            raise UsageError("--dry-run writes nothing: it makes no --report either")
 
     @property
     def where(self) -> tuple[str, str | None]:

@@ -155,7 +155,7 @@ class Summary:
             self.bytes_in += result.bytes_in or 0
             self.bytes_out += result.bytes_out or 0
         elif result.status is SKIPPED:
-            self.skip_reasons[_reason_kind(result.error or "")] += 1
+            self.skip_reasons[reason_kind(result.error or "")] += 1
 
     @property
     def total(self) -> int:
@@ -166,6 +166,6 @@ class Summary:
         return self.counts[FAILED]
 
 
-def _reason_kind(reason: str) -> str:
+def reason_kind(reason: str) -> str:
     """Group skip reasons for the summary: 'not an image (.txt)' -> 'not an image'."""
     return reason.split(" (", 1)[0].split(":", 1)[0]

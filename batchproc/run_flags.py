@@ -95,6 +95,10 @@ def run_flags(
         "--max-memory", help="Memory one worker may use (2G, 1500M); a file that needs more "
         "fails alone. Default: this machine's memory (or cgroup limit) shared among the jobs.",
         show_default=False, rich_help_panel=RUN)] = None,
+    report: Annotated[Optional[str], typer.Option(
+        "--report", metavar="FILE.html", help="Also write one self-contained page about the run: "
+        "counts, failures by reason, before/after thumbnails (image steps), where the time and "
+        "the bytes went.", rich_help_panel=RUN)] = None,
 ):
     """The options every step command shares."""
 

@@ -16,6 +16,7 @@ from batchproc.memory import ceiling
 from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
+from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.run_header import RunHeader, end_record
 from batchproc.runlog import RunLog
@@ -50,7 +51,8 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
-                      tuple(registry.current().entries.values()))
+                      tuple(registry.current().entries.values()),
+                      previews=THUMBNAIL_SIZE if options.report else 0)
     executor = make_executor(step, options, spec, jobs)
     planner = _planner(step, paths, layout, options)
     feed = Feed()
