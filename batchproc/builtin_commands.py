@@ -1,5 +1,5 @@
-"""batchproc's own commands beside the steps: `plugins`, `run` and `state` (each built only
-when invoked)."""
+"""batchproc's own commands beside the steps: `plugins`, `run`, `state` and `report` (each built
+only when invoked)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,37 @@ def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str,
     return run_jobs
 
 
+def report_command():
+    def report(
+        log: Annotated[str, typer.Argument(help="A --log file (JSON Lines).", show_default=False)],
+        page: Annotated[Optional[str], typer.Argument(
+            help="The page to write; - writes it to stdout. Default: beside the log, with .html "
+            "for its extension (nightly.jsonl -> nightly.html).", show_default=False)] = None,
+        run: Annotated[Optional[str], typer.Option(
+            "--run", metavar="ID", help="The run to show: its id, or the start of it. Default: "
+            "the last run in the log.", show_default=False)] = None,
+        list_runs: Annotated[bool, typer.Option(
+            "--list", help="List the log's runs instead (id, start, step or job, counts).")] = False,
+    ):
+        """Make the page of a run from its --log file.
+
+        The same page as --report gives: the summary, failures by reason, where the time and
+        the bytes went, and for image steps a contact sheet, made from the files as they are
+        now (outputs, and inputs where they are still there). A log holds every run appended
+        to it; the jobs of one `batchproc run` are one run, a section each.
+
+        Example: batchproc report /var/log/batchproc/nightly.jsonl nightly.html
+        """
+        from batchproc.report.command import list_log, report_from_log
+
+        if list_runs:
+            list_log(log)
+        else:
+            report_from_log(log, page, run)
+
+    return report
+
+
 def state_command():
     def state(
         forget: Annotated[Optional[str], typer.Option(
@@ -79,4 +110,5 @@ FACTORIES = {
     "plugins": lambda registry, plugin_dirs, command_line: plugins_command(registry),
     "run": run_command,
     "state": lambda registry, plugin_dirs, command_line: state_command(),
+    "report": lambda registry, plugin_dirs, command_line: report_command(),
 }

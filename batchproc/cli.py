@@ -19,6 +19,7 @@ SUMMARIES = {
     "plugins": "List the installed steps and the plugin each comes from.",
     "run": "Run the named jobs of a TOML file, one after another (for cron).",
     "state": "List what earlier runs recorded, or forget a folder (--forget).",
+    "report": "Make the page of a run from its --log file (the last run, or --run ID).",
 }
 
 

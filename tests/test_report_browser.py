@@ -71,3 +71,10 @@ def test_every_picture_loads_and_nothing_is_fetched(page_of_a_run, tmp_path):
     found = probe(tmp_path, page_of_a_run)
     assert found == {"broken": 0, "images": 10, "fetched": 0}
     assert Page(page_of_a_run).external_urls() == []
+
+
+def test_the_page_made_from_the_log_loads_too(page_of_a_run, tmp_path, cli):
+    result = cli("report", tmp_path / "run.jsonl", tmp_path / "from-log.html")
+    assert result.exit_code == 0, result
+    found = probe(tmp_path, tmp_path / "from-log.html")
+    assert found == {"broken": 0, "images": 10, "fetched": 0}
