@@ -29,20 +29,36 @@ def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str,
             "--dry-run", help="List what each job would do; touch nothing.")] = False,
         quiet: Annotated[bool, typer.Option(
             "--quiet", help="Say something only when a job has failures (for cron).")] = False,
+        watch: Annotated[bool, typer.Option(
+            "--watch", help="After running the jobs, keep watching their inputs: a settled change "
+            "runs the jobs it touches, one at a time (pip install 'batchproc[watch]').")] = False,
+        settle: Annotated[Optional[float], typer.Option(
+            "--settle", min=0, metavar="SECONDS", help="With --watch: take a file once its size "
+            "and modification time have not changed for this long.  [default: 2]",
+            show_default=False)] = None,
+        poll: Annotated[Optional[float], typer.Option(
+            "--poll", min=0.1, metavar="SECONDS", help="With --watch: look at the trees this "
+            "often instead of waiting for inotify events (network file systems).")] = None,
         report: Annotated[Optional[str], typer.Option(
             "--report", metavar="FILE.html", help="Also write one page about the run, a section "
             "per job (instead of any report the jobs name).")] = None,
     ):
-        """Run the named jobs of a TOML file, one after another (for cron).
+        """Run the named jobs of a TOML file, one after another (for cron), or keep watching
+        their inputs (--watch, for a service).
 
         Each job prints its summary line on stderr; the exit code is the most serious one any
-        job had. See the README for the file's format and a crontab line.
+        job had. See the README for the file's format, a crontab line and a systemd unit.
 
         Example: batchproc run nightly.toml --quiet
         """
         from batchproc.jobs import run_job_file
 
+        if watch and dry_run:
+            from batchproc.errors import UsageError
+
+            raise UsageError("--watch and --dry-run cannot be used together")
         return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet,
+                            watch=watch, settle=settle, poll=poll,
                             report=report, command_line=command_line)
 
     return run_jobs

@@ -31,51 +31,61 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = (), command_line: tu
 
 
 def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None, *,
-             job: str | None = None, pages=None) -> int:
+             job: str | None = None, pages=None, hot=None, control=None, order: int = 0) -> int:
     """Build the step, run the batch, print the summary; return the exit code. `job`: the
-    job's name in a job file; `pages`: the report pages its jobs share (batchproc.report.live)."""
+    job's name in a job file; `pages`: the report pages its jobs share (batchproc.report.live);
+    `hot`, `control` and `order`: a watch shared by the jobs of a job file (see batchproc.jobs)."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
     from batchproc.run_header import RunHeader
     from batchproc.runner import available_cpus, run_batch
     from batchproc.stdout import StdoutWriter
 
+    if options.watch:
+        from batchproc.watch.observer import require_watchdog
+
+        require_watchdog()
     step = step_class(**step_values)
     args = list(options.paths)
     listed = None if args else step.default_paths()
     if not args and not listed and not options.files_from:
         raise UsageError("give at least one file or folder (- reads a list from stdin)")
-    if options.in_place and step.output_suffix is None:
-        raise UsageError(f"{step.name} writes no files: --in-place has no meaning")
+    if step.output_suffix is None and (options.in_place or options.out is not None):
+        what = "--in-place" if options.in_place else "--out"
+        raise UsageError(f"{step.name} writes no files here: {what} has no meaning")
     source = PathSource(args, null=options.null, files_from=options.files_from, listed=listed)
     if options.start_method == "fork" and not options.dry_run:
         print("Warning: --start-method fork: workers are forked while batchproc's walking thread "
               "runs; a lock that thread holds at that moment is inherited held and can hang a "
               "worker. The default, forkserver, cannot.", file=sys.stderr)
     show_bar = (sys.stderr.isatty() and not options.quiet) if options.progress is None else options.progress
+    show_bar = show_bar and not options.watch  # a watch prints a line per file instead
     if sys.stderr.isatty() and not options.quiet and not options.json_lines:
         _hint_once(step, options.state)
     stdout = StdoutWriter(step, json_lines=options.json_lines, print0=options.print0,
-                          dry_run=options.dry_run)
-    report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout)
+                          dry_run=options.dry_run, flush_each=options.watch)
+    report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout,
+                            step=step, each_file=options.watch,
+                            prefix=f"{label}: " if hot is not None else "")
     header = events = page = None
     if options.log or options.report:  # the run's facts, for both: one run id
         header = RunHeader.of(step, options, options.jobs or available_cpus(), job=job)
     if options.report:
         from batchproc.report.live import ReportPages, Together
 
-        page = (pages or ReportPages()).listener(options.report, header, label=label, watch=False)
+        page = (pages or ReportPages()).listener(options.report, header, label=label, watch=options.watch)
         events = Together(report, page)
     try:
-        summary = run_batch(step, source, options, events=events or report, header=header)
+        summary = run_batch(step, source, options, events=events or report, header=header, hot=hot,
+                            control=control, order=order)
         report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
         silence_stdout()
         report.close()
         return ExitCode.BROKEN_PIPE
-    except BaseException:
-        if page is not None:  # the run never took place (a lock held...): nothing to show of it
-            page.abandon()
+    except BaseException as error:
+        if page is not None:
+            page.abandon(error)
         raise
     if page is not None:
         trouble = page.finish(summary)

@@ -45,7 +45,26 @@ class RunLockedError(BatchprocError):
 
 
 class StepError(Exception):
-    """An expected failure of one file: its message is the file's error text, no traceback."""
+    """An expected failure of one file: its message is the file's error text, no traceback.
+
+    `data`: fields for the file's record all the same (exec: the exit status and the end of the
+    command's stderr). `stops_run`: why no later file can succeed either (a program that cannot
+    be found), which stops the run after the files in flight (exit 4); None for most failures.
+    `retryable`: the failure may not happen again (a timeout): --retries may try the file again."""
+
+    def __init__(self, message: str = "", *, data: dict | None = None, stops_run: str | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.data = data or {}
+        self.stops_run = stops_run
+        self.retryable = retryable
+
+    def __reduce__(self):
+        return _step_error, (str(self), self.data, self.stops_run, self.retryable)
+
+
+def _step_error(message, data, stops_run, retryable=False):
+    return StepError(message, data=data, stops_run=stops_run, retryable=retryable)
 
 
 class Unchanged(Exception):

@@ -19,6 +19,7 @@ from pathlib import Path
 from batchproc import previews
 from batchproc.errors import StepError, Unchanged
 from batchproc.outputs import temporary_path
+from batchproc.walk import TEMP_PREFIX
 from batchproc.results import FAILED, OK, SKIPPED, FileResult
 from batchproc.step import Step
 from batchproc.task import Task, WorkerSpec
@@ -39,6 +40,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
         before = os.stat(task.source)
         if not stat.S_ISREG(before.st_mode):
             raise StepError("no longer a regular file")
+        if task.expected is not None and (before.st_size, before.st_mtime_ns) != task.expected:
+            raise InputChanged("input changed since it settled")
         result.bytes_in = before.st_size
         for target in task.targets:
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
@@ -57,7 +60,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             data, copied = unchanged.data, True
         if data:
             _check_sendable(step, data)
-            result.data = dict(data)
+            result.data = _real_paths(dict(data), temporaries, task.targets)
         _check_unchanged_input(task.source, before)
         if temporaries:
             _verify(step, temporaries, result.data, thorough=spec.verify == "full" or replaces_input or copied)
@@ -65,12 +68,19 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             temporaries = []
         result.fingerprint = result.fingerprint or (before.st_size, before.st_mtime_ns)
         result.status = OK
+    except InputChanged as error:
+        result.error, result.input_changed = str(error), True
     except StepError as error:
-        result.error = str(error)
+        result.error = _real_paths(str(error), temporaries, task.targets)
+        result.stops_run = error.stops_run
+        result.retryable = error.retryable and not error.stops_run
+        if error.data:
+            result.data = _real_paths(_sendable(step, error.data), temporaries, task.targets)
     except OSError as error:
         result.error = describe_os_error(error, dict(zip(temporaries, task.targets)))
-        result.disk_full = error.errno in _DISK_FULL
-        result.retryable = not result.disk_full
+        if error.errno in _DISK_FULL:
+            result.stops_run = error.strerror or result.error
+        result.retryable = not result.stops_run
     except MemoryError:
         result.error = "ran out of memory"
     except Exception as error:
@@ -103,7 +113,11 @@ def _unchanged_in_place(result: FileResult, unchanged: Unchanged, before: os.sta
 def _check_unchanged_input(source: str, before: os.stat_result) -> None:
     after = os.stat(source)
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        raise StepError("input changed while it was being processed")
+        raise InputChanged("input changed while it was being processed")
+
+
+class InputChanged(StepError):
+    """The input is not the file it was when its work began (or when it settled)."""
 
 
 def _verify(step: Step, temporaries: list[str], data: dict, *, thorough: bool) -> None:
@@ -119,6 +133,26 @@ def _verify(step: Step, temporaries: list[str], data: dict, *, thorough: bool) -
         raise
     except Exception as error:  # the library that reads it back has its own words for it
         raise StepError(f"output did not read back: {error_text(error)}") from None
+
+
+def _real_paths(value, temporaries: list[str], targets: tuple[str, ...]):
+    """A text (or the texts of a record's fields) naming the real output paths, never the
+    temporary ones the user cannot see (a command's stderr names the file it was told to write)."""
+    if isinstance(value, dict):
+        return {key: _real_paths(item, temporaries, targets) for key, item in value.items()}
+    if isinstance(value, str) and TEMP_PREFIX in value:
+        for temporary, target in zip(temporaries, targets):
+            value = value.replace(temporary, target)
+    return value
+
+
+def _sendable(step: Step, data) -> dict:
+    """A failed file's fields, if they can be sent back (else the error alone is)."""
+    try:
+        _check_sendable(step, data)
+    except StepError:
+        return {}
+    return dict(data)
 
 
 def _check_sendable(step: Step, data) -> None:

@@ -99,6 +99,23 @@ class Feed:
             self._condition.notify_all()
         return left
 
+    def withdraw(self, unwanted) -> list[Task]:
+        """Take back the queued tasks for which `unwanted(task)` is true (a watch whose failure
+        budget is spent for one batch); the producer goes on."""
+        with self._condition:
+            taken = [task for task in self._retries if unwanted(task)]
+            self._retries = deque(task for task in self._retries if not unwanted(task))
+            chunks = deque()
+            for chunk in self._chunks:
+                kept = [task for task in chunk if not unwanted(task)]
+                taken.extend(task for task in chunk if unwanted(task))
+                if kept:
+                    chunks.append(kept)
+            self._chunks = chunks
+            self._queued_tasks = sum(len(chunk) for chunk in chunks)
+            self._condition.notify_all()
+        return taken
+
     @property
     def exhausted(self) -> bool:
         with self._condition:

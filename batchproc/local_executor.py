@@ -18,16 +18,25 @@ from typing import Iterator
 
 from batchproc.errors import BatchprocError
 from batchproc.feed import Feed, wait_readable
-from batchproc.memory import megabytes, resident
+from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
-from batchproc.results import FileResult, failed, not_started
+from batchproc.process_tree import kill_tree
+from batchproc.results import SKIPPED, FileResult, failed, not_started
 from batchproc.stopping import StopControl
+from batchproc import worker_server
 from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2
+#: Seconds of work a chunk holds at most, once files are seen to take that long (see _paced).
+CHUNK_SECONDS = 1.0
+#: How often the workers' memory and time on a file are looked at, at most (nanoseconds).
+LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
 STARTUP_DEATHS_ALLOWED = 3
+#: Seconds between two looks at the stop flags while no worker has work (a watch waiting for
+#: files): new work rings the feed, so this only bounds how soon Ctrl-C is seen.
+IDLE_WAIT = 0.5
 
 
 class _Worker:
@@ -62,7 +71,8 @@ class LocalExecutor:
 
     def __init__(self, spec: WorkerSpec, jobs: int, *, start_method: str | None = None,
                  preload: tuple[str, ...] = (), timeout: float | None = None,
-                 max_memory: int | None = None, crash_retries: int = 1) -> None:
+                 max_memory: int | None = None, crash_retries: int = 1,
+                 timeout_grace: float = 0.0) -> None:
         self.spec = spec
         self.jobs = max(1, jobs)
         self.start_method = start_method
@@ -71,6 +81,9 @@ class LocalExecutor:
         #: (a run with nothing to do never imports multiprocessing).
         self.context = None
         self.timeout = timeout
+        #: Seconds past the timeout before the parent steps in, for steps that stop their own
+        #: work at the timeout (exec kills its command): the parent's kill is then the backstop.
+        self.timeout_grace = timeout_grace
         #: Bytes of resident memory a worker may use; one that crosses it is stopped.
         self.max_memory = max_memory
         self.crash_retries = crash_retries
@@ -79,6 +92,9 @@ class LocalExecutor:
         self._attempts: dict[int, int] = {}
         self._startup_deaths = 0
         self._chunk_ids = itertools.count()
+        self._limits_checked = 0
+        #: How long a file takes (a moving average of the results so far), None before any.
+        self._file_seconds: float | None = None
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         """Yield a result for every task taken from `feed`, in completion order."""
@@ -105,7 +121,7 @@ class LocalExecutor:
                     yield from feed.take_results()
                     return
                 waitables = [feed] + [w.connection for w in busy] + [w.process.sentinel for w in busy]
-                ready = wait_readable(waitables, timeout=self._tick())
+                ready = wait_readable(waitables, timeout=self._tick() if busy else IDLE_WAIT)
                 for worker in busy:
                     if worker.connection in ready or worker.process.sentinel in ready:
                         yield from self._receive(worker, control)
@@ -132,6 +148,7 @@ class LocalExecutor:
                 chunk = retry.popleft() if retry else feed.take_chunk()
                 if chunk is None:
                     return
+                chunk = self._paced(chunk, retry)
                 if worker is None:
                     worker = self._start(index)
                 chunk_id = next(self._chunk_ids)
@@ -147,10 +164,8 @@ class LocalExecutor:
 
         method = self.start_method or default_start_method()
         self.context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # Workers fork from a server that has these imported already: they start warm.
-            # (Effective when the server starts: the first run of a process sets it.)
-            self.context.set_forkserver_preload(["batchproc.local_worker", *self.preload])
+        if method == "forkserver":  # the CLI has most likely started it already
+            worker_server.start(self.preload)
         # Per worker slot: the seq of the file in hand (or IDLE) and when it started.
         self._slots = self.context.RawArray("q", [IDLE, 0] * self.jobs)
         self._stop_flag = self.context.RawValue("b", 0)
@@ -174,6 +189,24 @@ class LocalExecutor:
         self._workers[index] = worker
         return worker
 
+    def _paced(self, chunk: list[Task], retry: deque) -> list[Task]:
+        """At most CHUNK_SECONDS of work, as files have taken so far: the rest waits its turn
+        (ahead of new work), so slow files (a video each) go out one or two at a time and no
+        worker sits idle at the end while another still holds a queue of them."""
+        if self._file_seconds is None or len(chunk) == 1:
+            return chunk
+        most = max(1, int(CHUNK_SECONDS / max(self._file_seconds, 1e-6)))
+        if len(chunk) <= most:
+            return chunk
+        retry.appendleft(chunk[most:])
+        return chunk[:most]
+
+    def _note_pace(self, result: FileResult) -> None:
+        if result.ms is not None and result.status is not SKIPPED:
+            seconds = result.ms / 1000
+            self._file_seconds = seconds if self._file_seconds is None else \
+                0.7 * self._file_seconds + 0.3 * seconds
+
     def _receive(self, worker: _Worker, control: StopControl) -> Iterator[FileResult]:
         try:
             while worker.connection.poll():
@@ -186,6 +219,7 @@ class LocalExecutor:
                 else:
                     for result in message[1]:
                         worker.pending.pop(result.seq, None)
+                        self._note_pace(result)
                         yield result
                     if kind == "done":
                         _, chunk = worker.chunks.popleft()
@@ -224,6 +258,7 @@ class LocalExecutor:
         if control.draining or killed:
             result = failed(task.source, cause, task.output, task.seq)
             result.quarantined = quarantine
+            result.retryable = killed and not quarantine  # a timeout may pass: --retries
             yield result
         elif attempts > self.crash_retries:
             result = failed(task.source, f"{cause} (quarantined after {attempts} attempts)",
@@ -238,18 +273,22 @@ class LocalExecutor:
         if (not self.timeout and not self.max_memory) or self._slots is None:
             return
         now = time.monotonic_ns()
+        if now - self._limits_checked < LIMITS_EVERY_NS:  # results may arrive far more often
+            return
+        self._limits_checked = now
         for worker in self._workers:
             if worker is None or worker.killed_for or not worker.process.is_alive():
                 continue
             held, started = self._slots[2 * worker.index], self._slots[2 * worker.index + 1]
-            if self.max_memory and resident(worker.process.pid) > self.max_memory:
+            # The worker and every process below it: the commands `exec` runs count too.
+            if self.max_memory and tree_resident(worker.process.pid) > self.max_memory:
                 if held == IDLE:  # memory kept from an earlier file: start afresh, charge no one
                     _kill(worker.process)
                     continue
                 worker.killed_for = f"needs more than {megabytes(self.max_memory)} (--max-memory)"
                 worker.kill_quarantines = True
                 _kill(worker.process)
-            elif self.timeout and held != IDLE and now - started > self.timeout * 1e9:
+            elif self.timeout and held != IDLE and now - started > (self.timeout + self.timeout_grace) * 1e9:
                 worker.killed_for = f"timed out after {self.timeout:g} s"
                 _kill(worker.process)
 
@@ -309,7 +348,11 @@ def _death_cause(exitcode: int | None) -> str:
 
 
 def _kill(process) -> None:
+    """Kill a worker and every process below it: a command it runs sits in a process group
+    (or session) of its own, and would outlive a worker killed alone."""
     try:
+        if process.exitcode is None:
+            kill_tree(process.pid)
         process.kill()
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, ValueError):
         pass

@@ -15,6 +15,7 @@ from batchproc.results import FileResult
 from batchproc.capture import Capture
 from batchproc.execution import error_text, run_task
 from batchproc.local_executor import IDLE
+from batchproc.process_tree import kill_tree
 from batchproc.task import WorkerSpec, build_step
 
 
@@ -49,7 +50,7 @@ def serve(connection, spec: WorkerSpec, slots, index: int, stop_flag) -> None:
             result = run_task(step, task, spec, capture)
             slots[2 * index] = IDLE
             batch.append(result)
-            if result.disk_full:
+            if result.stops_run:
                 break  # no later file can be written: hand the rest back unstarted
             if time.monotonic() - flushed > 0.1:  # keep the bar moving on long chunks
                 connection.send(("results", batch))
@@ -65,6 +66,7 @@ def _exit_with_parent() -> None:
 
     def watch():
         wait([parent.sentinel])
+        kill_tree(os.getpid(), include_root=False)  # the commands it runs go with it
         os._exit(1)
 
     threading.Thread(target=watch, name="batchproc-parent-watch", daemon=True).start()

@@ -1,7 +1,8 @@
 """How much memory a worker may use, and how much it uses.
 
-The ceiling is enforced from outside: the parent reads each worker's resident memory and stops
-a worker that crosses it, charging the file in hand. `setrlimit` would be simpler but is not
+The ceiling is enforced from outside: the parent reads each worker's resident memory, with that
+of every process below it (the commands `exec` runs), and stops a worker that crosses it,
+charging the file in hand. `setrlimit` would be simpler but is not
 safe here: libvips (through GLib) aborts or crashes when an allocation fails instead of raising,
 and an address-space limit counts memory never touched.
 """
@@ -86,6 +87,15 @@ def resident(pid: int) -> int:
             return int(handle.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def tree_resident(pid: int) -> int:
+    """Resident memory of a process and every process below it, in bytes. Pages they share
+    (libraries, copy-on-write) are counted once per process: an overestimate of at most a few
+    megabytes per process, where the ceiling is hundreds."""
+    from batchproc.process_tree import descendants
+
+    return resident(pid) + sum(resident(child) for child in descendants(pid))
 
 
 def megabytes(size: int) -> str:

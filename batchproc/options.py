@@ -15,6 +15,8 @@ RESERVED_OPTION_NAMES = frozenset({
 #: Names of batchproc's own commands: no step may take one.
 BUILT_IN_COMMANDS = frozenset({"run", "plugins", "state", "exec", "report"})
 VERIFY_MODES = ("auto", "full")
+#: Seconds a watched file must stay unchanged (size and mtime) before it is taken.
+DEFAULT_SETTLE = 2.0
 #: Fields the caller fills in that are no flag (and leave their names free for plugins' options).
 CONTEXT_FIELDS = frozenset({"command", "run_id"})
 #: Flags spelled unlike their parameter name.
@@ -62,6 +64,14 @@ class RunOptions:
     verify: str = "auto"
     #: Memory one worker may use, as given ("2G", "1500M"); None: derived from the machine.
     max_memory: str | None = None
+    #: Keep running: process files as they arrive, once settled (batchproc.watch).
+    watch: bool = False
+    #: Seconds a file's size and mtime must stay unchanged before a watch takes it; None: 2.
+    settle: float | None = None
+    #: Watch by looking at the tree every this many seconds (network file systems) instead of inotify.
+    poll: float | None = None
+    #: A watch removes the outputs of inputs that are deleted.
+    mirror_deletes: bool = False
     #: Write a page about the run here (batchproc.report).
     report: str | None = None
     #: Folders of .py plugins named with --plugin-dir (not a step command's own flag).
@@ -100,6 +110,25 @@ class RunOptions:
             raise UsageError(f"--start-method must be fork, spawn or forkserver, not {self.start_method!r}")
         if self.report is not None and self.dry_run:
             raise UsageError("--dry-run writes nothing: it makes no --report either")
+        self._check_watch()
+
+    def _check_watch(self) -> None:
+        if not self.watch:
+            for name, value in (("settle", self.settle), ("poll", self.poll),
+                                ("mirror-deletes", self.mirror_deletes)):
+                if value not in (None, False):
+                    raise UsageError(f"--{name} is for --watch")
+            return
+        if "-" in self.paths or self.files_from is not None:
+            raise UsageError("--watch watches folders and files named as arguments, not a list "
+                             "read from stdin or --files-from")
+        if self.dry_run:
+            raise UsageError("--watch and --dry-run cannot be used together")
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long a watched file must stay unchanged before it is taken."""
+        return DEFAULT_SETTLE if self.settle is None else self.settle
 
     @property
     def where(self) -> tuple[str, str | None]:

@@ -31,12 +31,21 @@ class Planner:
         self.settings_hash = step.settings_hash()
         #: Set when several arguments may meet in one output tree: then every target is remembered.
         self.claim_targets = False
+        #: Under --watch: each task carries the size and mtime its file settled with, checked
+        #: again when its work begins.
+        self.expect_settled = False
         self._stores: dict[str, StateStore] = {}
         self._locks: dict[str, RunLock] = {}
         self._guard = threading.Lock()
         self._claimed: dict[str, str] = {}
         self._records_folder: str | None = None
         self._records: dict = {}
+        #: In place, the names of the folder's recorded outputs (not their inputs' own names).
+        self._outputs: dict[str, str] | None = None
+        #: Set (to an empty set) to remember this run's outputs and never take one as an input:
+        #: in place, from a streamed list of paths (a folder walked is listed before any output
+        #: lands in it, but a stream may list an output just written).
+        self.written: set[str] | None = None
         self._folder_verdicts: dict[str, bool] = {}
         self._in_flight: dict[int, tuple[Task, str | None, int, int]] = {}
         self._seq = 0
@@ -53,6 +62,48 @@ class Planner:
                 store = self.states.store(root)
                 self._stores[root] = store
             return store
+
+    def store_for(self, found: Found) -> StateStore | None:
+        """The state that holds (or would hold) this input's record, if any is kept."""
+        where = self.state_root(found)
+        if where is None:
+            return None
+        return self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
+
+    def recorded(self, found: Found) -> Record | None:
+        """What the state says about this input (None: nothing, or no state kept)."""
+        store = self.store_for(found)
+        if store is None:
+            return None
+        folder, name = os.path.split(found.path)
+        with self._guard:
+            return store.lookup_folder(folder or ".", self.step.name).get(os.fsencode(name))
+
+    def recorded_below(self, found: Found) -> list[tuple[str, Record]]:
+        """The records (by absolute input path) of every input in the folder of `found`, and below."""
+        store = self.store_for(found)
+        if store is None:
+            return []
+        with self._guard:
+            return store.lookup_tree(os.path.dirname(found.path) or ".", self.step.name)
+
+    def forget(self, path: str, found: Found) -> None:
+        """Drop the record of the input at `path` (deleted while watched); `found` names its tree."""
+        store = self.store_for(found)
+        if store is not None and not self.dry_run:
+            with self._guard:
+                store.forget(os.path.abspath(path), self.step.name)
+
+    def lost_roots(self) -> list[str]:
+        """Output folders locked by this run that are gone (removed, or replaced by another)."""
+        with self._guard:
+            return [root for root, lock in self._locks.items() if not lock.still_held()]
+
+    def save(self) -> None:
+        """Commit what has been recorded (a watch that goes idle keeps nothing unsaved)."""
+        with self._guard:
+            for store in self._stores.values():
+                store.commit()
 
     def _open_inputs(self, root: str) -> StateStore:
         """The state of a step that writes no files, kept by the input folder (never locked)."""
@@ -74,7 +125,7 @@ class Planner:
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
-        self._records_folder, self._records = None, {}
+        self._records_folder, self._records, self._outputs = None, {}, None
         planned = [self._plan(found) for found in found_files]
         counts = Counter(t for item in planned if isinstance(item, Task) for t in item.targets)
         sources = {item.source for item in planned if isinstance(item, Task)}
@@ -91,8 +142,14 @@ class Planner:
         if not self.step.accepts_file(name):
             extension = os.path.splitext(name)[1].lower() or "no extension"
             return skipped(found.path, f"{self.step.accepts} ({extension})")
+        if self.layout.in_place:
+            owner = self._output_of(found, name)
+            if owner is not None:
+                return skipped(found.path, f"written by {self.step.name} (from {owner})")
         targets = tuple(self.layout.target_for(found, output) for output in self.step.output_names(name)
                         ) if self.layout.writes else ()
+        if self.written is not None:
+            self.written.update(os.path.abspath(t) for t in targets if t != found.path)
         shown = Task(0, found.path, targets).output
         existing = [_stat(target) for target in targets]
         if not self.layout.in_place:
@@ -105,10 +162,41 @@ class Planner:
         if decision is not None:
             return decision
         self._seq += 1
-        task = Task(self._seq, found.path, targets)
+        expected = (found.stat.st_size, found.stat.st_mtime_ns) if self.expect_settled else None
+        task = Task(self._seq, found.path, targets, expected)
         self._in_flight[self._seq] = (task, self.state_root(found), found.stat.st_size,
                                       found.stat.st_mtime_ns)
         return task
+
+    def _output_of(self, found: Found, name: str) -> str | None:
+        """In place, the input whose output this file is (`a.txt` for `a.gz` written by
+        exec --ext .gz), by this run or, as recorded, by an earlier one: an output is never
+        taken as an input."""
+        if self.written is not None and os.path.abspath(found.path) in self.written:
+            return "this run"
+        self._load_records(found)
+        if self._outputs is None:
+            self._outputs = {}
+            for input_name, record in self._records.items():
+                if record.status != "ok" or not record.output:
+                    continue
+                outputs = json.loads(record.output) if record.output.startswith("[") else [record.output]
+                text = os.fsdecode(input_name)
+                for output in outputs:
+                    if os.path.basename(output) != _text(text):
+                        self._outputs[os.path.basename(output)] = text
+        return self._outputs.get(_text(name))
+
+    def _load_records(self, found: Found) -> None:
+        """The records of `found`'s folder (loaded once per folder)."""
+        folder = os.path.dirname(found.path)
+        if folder == self._records_folder:
+            return
+        where = self.state_root(found)
+        self._records_folder, self._records, self._outputs = folder, {}, None
+        if where is not None:
+            store = self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
+            self._records = store.lookup_folder(folder or ".", self.step.name)
 
     def _escapes(self, found: Found, target: str) -> bool:
         """True if a symbolic link inside the output tree would carry `target` outside it."""
@@ -137,12 +225,8 @@ class Planner:
         where = self.state_root(found)
         if where is None:
             return None
-        folder, name = os.path.split(found.path)
-        if folder != self._records_folder:
-            store = self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
-            self._records = store.lookup_folder(folder or ".", self.step.name)
-            self._records_folder = folder
-        record = self._records.get(os.fsencode(name))
+        self._load_records(found)
+        record = self._records.get(os.fsencode(os.path.basename(found.path)))
         if self.retry_failed:
             if record is None or record.status not in ("failed", "quarantined"):
                 return skipped(found.path, "not a failure of the last run (--retry-failed)", shown)
@@ -214,6 +298,11 @@ class Planner:
                 lock.release()
             problems = [self.states.problem] if self.states.problem and self._stores else []
             return problems + [store.failure for store in self._stores.values() if store.failure]
+
+
+def _text(name: str) -> str:
+    """A name as the state stores texts (bytes that are not UTF-8 escaped)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _stat(path: str) -> os.stat_result | None:

@@ -18,6 +18,8 @@ from batchproc import hookspecs
 from batchproc.options import BUILT_IN_COMMANDS, taken_option_names
 
 ENTRY_POINT_GROUP = "batchproc"
+#: The distribution whose entry points are batchproc's own built-in steps.
+DISTRIBUTION = "batchproc"
 #: Module names plugin files are imported under (never a bare name a file could shadow).
 FILE_MODULE_PREFIX = "batchproc_local_"
 
@@ -28,11 +30,14 @@ def collect_steps(plugin_dirs: tuple[str, ...]):
     hookspecs.add_hookspecs(manager)
     warnings: list[str] = []
     origins = {}
+    own = set()  # plugins of batchproc's own distribution, which alone may use a command's name
     before = set(sys.modules)
     for name, module, origin in _iter_plugin_modules(plugin_dirs, warnings):
         try:
             manager.register(module, name=name)
             origins[name] = origin
+            if not name.startswith("file:") and origin.split(":", 1)[0] == DISTRIBUTION:
+                own.add(name)
         except (ValueError, pluggy.PluginValidationError) as error:
             warnings.append(f"plugin {origin} skipped: {error}")
     try:
@@ -44,7 +49,7 @@ def collect_steps(plugin_dirs: tuple[str, ...]):
     for impl in reversed(manager.hook.register_steps.get_hookimpls()):
         origin = origins.get(impl.plugin_name, impl.plugin_name)
         try:
-            impl.function(register=_registrar(steps, warnings, origin))
+            impl.function(register=_registrar(steps, warnings, origin, impl.plugin_name in own))
         except Exception as error:
             warnings.append(f"plugin {origin} failed to register: {error}")
     modules = (set(sys.modules) - before) | {cls.__module__ for cls, _ in steps.values()}
@@ -52,12 +57,12 @@ def collect_steps(plugin_dirs: tuple[str, ...]):
     return steps, warnings, sorted(path for path in read if path)
 
 
-def _registrar(steps: dict, warnings: list[str], origin: str):
+def _registrar(steps: dict, warnings: list[str], origin: str, own: bool):
     def register(step_class):
         name = getattr(step_class, "name", "")
         if not name:
             warnings.append(f"plugin {origin}: a step without a name was skipped")
-        elif name in BUILT_IN_COMMANDS:
+        elif name in BUILT_IN_COMMANDS and not own:  # exec is batchproc's own, as a step
             warnings.append(f"plugin {origin}: step {name!r} skipped: {name} is a batchproc command")
         elif clash := _clashing_option(step_class):
             warnings.append(f"plugin {origin}: step {name!r} skipped: its option {clash} is named "

@@ -1,10 +1,11 @@
-"""What a person at a terminal sees: a progress bar, failures as they happen, a summary line."""
+"""What a person at a terminal sees: a progress bar, failures as they happen, a summary line;
+while watching, one line per finished file instead of the bar."""
 
 from __future__ import annotations
 
 import sys
 
-from batchproc.results import FAILED, FileResult, Summary
+from batchproc.results import DELETED, FAILED, OK, SKIPPED, FileResult, Summary
 from batchproc.runner import Events
 
 
@@ -12,10 +13,16 @@ class TerminalReport(Events):
     """A tqdm bar on stderr (when wanted) plus one line per failure and a final summary."""
 
     def __init__(self, step_name: str, *, bar: bool, quiet: bool = False, stream=None,
-                 stdout=None) -> None:
+                 stdout=None, step=None, each_file: bool = False, prefix: str = "") -> None:
         self.step_name = step_name
         self.stdout = stdout
+        #: The step, asked for lines of its own to show on stderr (exec --show-stderr).
+        self.step = step
         self.quiet = quiet
+        #: One line per finished file (a watch), not only per failure.
+        self.each_file = each_file
+        #: Put before every line (the job's name, when the jobs of a file are watched together).
+        self.prefix = prefix
         self.stream = stream or sys.stderr
         self._bar = None
         if bar:
@@ -34,8 +41,19 @@ class TerminalReport(Events):
             self.stdout.write(result)
         if self._bar is not None:
             self._bar.update(1)
+        if self.step is not None:
+            for line in self.step.stderr_lines(result.view()):
+                self.say(line)
         if result.status == FAILED:  # even when quiet: a failure is what a cron mail is for
-            self.say(f"failed: {result.input}: {result.error}")
+            self.say(f"{self.prefix}failed: {result.input}: {result.error}")
+        elif self.each_file and not self.quiet:
+            line = file_line(result)
+            if line is not None:
+                self.say(self.prefix + line)
+
+    def notice(self, line: str, *, warning: bool = False) -> None:
+        if warning or not self.quiet:
+            self.say(self.prefix + line)
 
     def say(self, line: str) -> None:
         """Write a line to stderr without tearing the bar."""
@@ -60,6 +78,22 @@ class TerminalReport(Events):
             print(summary_line(self.step_name, summary), file=self.stream, flush=True)
 
 
+def file_line(result: FileResult) -> str | None:
+    """The line a watch prints for a finished file; None for files that needed nothing (up to
+    date, filtered out, or an output of the step's own in the watched tree)."""
+    if result.status == OK:
+        outputs = result.output if isinstance(result.output, list) else [result.output]
+        shown = f" -> {', '.join(outputs)}" if result.output else ""
+        return f"ok: {result.input}{shown} ({result.ms or 0:.0f} ms)"
+    if result.status == SKIPPED:
+        if (result.error or "").startswith(("up to date", "filtered", "written by ")):
+            return None
+        return f"skipped: {result.input} ({result.error})"
+    if result.status == DELETED:
+        return f"deleted: {result.input}"
+    return f"{result.status}: {result.input}: {result.error}"
+
+
 def summary_line(step_name: str, summary: Summary) -> str:
     """`resize: 40 ok, 2 skipped (2 up to date), 1 failed; 12.1 MB -> 1.4 MB; 3.2 s`"""
     counts = summary.counts
@@ -70,6 +104,8 @@ def summary_line(step_name: str, summary: Summary) -> str:
     if counts["planned"]:
         step_name += " (dry run)"
     line = f"{step_name}: {counts['ok']} ok, {skipped}, {counts['failed']} failed"
+    if counts["deleted"]:
+        line += f", {counts['deleted']} deleted"
     if counts["planned"]:
         line = f"{step_name}: {counts['planned']} to process, {skipped}, {counts['failed']} refused"
     if summary.bytes_in:

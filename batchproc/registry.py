@@ -16,7 +16,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 
 #: Bump when the cache's layout changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class StepEntry:
     #: Shown by `batchproc plugins`: "batchproc:resize", or the plugin file.
     origin: str
     file: str | None = None
+    #: Modules the worker server imports for this step, beside its own (Step.preload_modules).
+    preload: tuple[str, ...] = ()
 
     def load(self) -> type:
         """Import the step's class."""
@@ -108,7 +110,8 @@ def _entry(name: str, step_class: type, origin: str) -> StepEntry:
 
     file = getattr(module, "__file__", None) if step_class.__module__.startswith(FILE_MODULE_PREFIX) else None
     return StepEntry(name, getattr(step_class, "summary", "") or "", step_class.__module__,
-                     step_class.__qualname__, origin, file)
+                     step_class.__qualname__, origin, file,
+                     tuple(getattr(step_class, "preload_modules", ())))
 
 
 def _cache_path(plugin_dirs: tuple[str, ...]) -> str | None:
@@ -157,7 +160,8 @@ def _read_cache(path: str) -> Registry | None:
                 continue
             if [info.st_mtime_ns, info.st_size] != [mtime, size]:
                 return None
-        entries = {item["name"]: StepEntry(**item) for item in data["entries"]}
+        entries = {item["name"]: StepEntry(**{**item, "preload": tuple(item["preload"])})
+                   for item in data["entries"]}
         return Registry(entries, list(data["warnings"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -23,13 +23,16 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     #: --dry-run: would be processed.
     PLANNED = "planned"
+    #: --watch: the input was deleted (with --mirror-deletes, its outputs too).
+    DELETED = "deleted"
 
     __str__ = str.__str__
     __format__ = str.__format__
     __hash__ = str.__hash__  # counts["ok"] finds counts[Status.OK]
 
 
-OK, SKIPPED, FAILED, PLANNED = Status.OK, Status.SKIPPED, Status.FAILED, Status.PLANNED
+OK, SKIPPED, FAILED, PLANNED, DELETED = (Status.OK, Status.SKIPPED, Status.FAILED, Status.PLANNED,
+                                         Status.DELETED)
 
 
 @dataclass(slots=True)
@@ -50,10 +53,14 @@ class FileResult:
     # The engine's bookkeeping below is never part of the step's data.
     #: The failure may be transient (an I/O error, a crash): --retries may try again.
     retryable: bool = False
-    #: The disk (or quota) is full or read-only: no later file can be written either.
-    disk_full: bool = False
+    #: Why no later file can succeed either (a full or read-only disk, a command the shell
+    #: cannot find), or None: the run stops after the files in flight, with exit code 4.
+    stops_run: str | None = None
     #: Failed in a way that should not be tried again until the file changes (kills workers).
     quarantined: bool = False
+    #: Failed because the input changed while it was processed (or since it settled, under
+    #: --watch, which then takes it again once it settles).
+    input_changed: bool = False
     #: The traceback of an unexpected error: written to --log only.
     traceback: str | None = None
     #: The sequence number of the task, for matching results to work in flight; not logged.
@@ -93,7 +100,7 @@ class FileResult:
 class FinishedFile(NamedTuple):
     """A finished file as a step's `stdout_line` sees it (read-only)."""
 
-    #: ok, skipped or failed (a Status, equal to its string).
+    #: ok, skipped or failed, or deleted under --watch (a Status, equal to its string).
     status: Status
     #: The input path as the user gave it.
     input: str

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 RUN = "Run options"
+WATCH = "Watching (hot folders)"
 
 
 def run_flags(
@@ -95,6 +96,21 @@ def run_flags(
         "--max-memory", help="Memory one worker may use (2G, 1500M); a file that needs more "
         "fails alone. Default: this machine's memory (or cgroup limit) shared among the jobs.",
         show_default=False, rich_help_panel=RUN)] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="After the run, keep running: process each new or changed file once it "
+        "is complete (pip install 'batchproc[watch]'). Ctrl-C or SIGTERM stops.",
+        rich_help_panel=WATCH)] = False,
+    settle: Annotated[Optional[float], typer.Option(
+        "--settle", min=0, metavar="SECONDS", help="With --watch: take a file once its size and "
+        "modification time have not changed for this long.  [default: 2]",
+        show_default=False, rich_help_panel=WATCH)] = None,
+    poll: Annotated[Optional[float], typer.Option(
+        "--poll", min=0.1, metavar="SECONDS", help="With --watch: look at the tree this often "
+        "instead of waiting for inotify events (NFS, SMB and other network file systems).",
+        rich_help_panel=WATCH)] = None,
+    mirror_deletes: Annotated[bool, typer.Option(
+        "--mirror-deletes", help="With --watch: when an input is deleted, remove its outputs too.",
+        rich_help_panel=WATCH)] = False,
     report: Annotated[Optional[str], typer.Option(
         "--report", metavar="FILE.html", help="Also write one self-contained page about the run: "
         "counts, failures by reason, before/after thumbnails (image steps), where the time and "

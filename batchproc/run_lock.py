@@ -28,14 +28,18 @@ class RunLock:
         #: The lock file to use where the folder itself cannot be locked.
         self.fallback = fallback
         self._fd: int | None = None
+        #: The folder's stat when it was locked: which folder the lock is on.
+        self._identity: os.stat_result | None = None
 
     def acquire(self) -> None:
         try:
             os.makedirs(self.root, exist_ok=True)
             fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+            identity = os.fstat(fd)
         except OSError as error:
             raise BatchprocError(f"cannot write to {self.root}: {error.strerror or error}") from None
         self._fd = self._lock(fd)
+        self._identity = identity
 
     def _lock(self, fd: int) -> int:
         """Lock the folder open as `fd` (or the fallback file); `fd` is closed unless returned."""
@@ -70,6 +74,16 @@ class RunLock:
     def _message(self, pid: int | None) -> str:
         who = f"another batchproc run (pid {pid})" if pid else "another batchproc run"
         return f"{who} is writing to {self.root}"
+
+    def still_held(self) -> bool:
+        """False once the locked folder is gone, or another folder has taken its name (a lock
+        on a folder that was removed keeps out no one)."""
+        if self._fd is None or self._identity is None:
+            return False
+        try:
+            return os.path.samestat(self._identity, os.stat(self.root))
+        except OSError:
+            return False
 
     def release(self) -> None:
         if self._fd is not None:

@@ -25,6 +25,7 @@ class RunLog:
         self._lock = threading.Lock()
         #: The run's id, and its job's name in a job file: written in each file's record.
         self.run = self.job = None
+        self._header = header
         if header is not None:
             self.run, self.job = header["run"], header.get("job")
             self._append(header)
@@ -38,16 +39,19 @@ class RunLog:
         self._append(record)
 
     def _append(self, record: dict[str, Any]) -> None:
-        data = (json_line(record) + "\n").encode("utf-8")
         with self._lock:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                view = memoryview(data)
-                while view:  # one write() in practice; the loop covers a short write
-                    written = os.write(self._fd, view)
-                    view = view[written:]
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            _write_line(self._fd, record)
+
+    def reopen(self) -> None:
+        """Append to a new file at the same path from now on (after logrotate moved the old one);
+        the new file opens with the run's header again, so it can be read on its own."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if self._header is not None:
+            _write_line(fd, self._header)
+        with self._lock:
+            old, self._fd = self._fd, fd
+        if old >= 0:
+            os.close(old)
 
     def close(self, end: dict[str, Any] | None = None) -> None:
         """Close the log, after the run's `end` record if given."""
@@ -56,3 +60,16 @@ class RunLog:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _write_line(fd: int, record: dict[str, Any]) -> None:
+    """Append one record as one line, under `flock` (other processes may share the file)."""
+    data = (json_line(record) + "\n").encode("utf-8")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        view = memoryview(data)
+        while view:  # one write() in practice; the loop covers a short write
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import threading
 import time
 from typing import Iterable, Iterator
 
@@ -18,13 +18,16 @@ from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
 from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
+from batchproc.ledger import Ledger
 from batchproc.run_header import RunHeader, end_record
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
 from batchproc.stopping import StopControl, handle_signals
+from batchproc.worker_server import modules_of
 from batchproc.walk import Found, WalkRules, walk
-from batchproc.task import Task, WorkerSpec
+from batchproc.walker import Walker, chunk_size  # noqa: F401 - chunk_size: part of the runner's interface
+from batchproc.task import WorkerSpec
 
 
 class Events:
@@ -34,15 +37,23 @@ class Events:
         """The walk has found `total` files so far."""
 
     def result(self, result: FileResult) -> None:
-        """One file is done (ok, skipped or failed)."""
+        """One file is done (ok, skipped, failed, or deleted while watched)."""
+
+    def notice(self, line: str, *, warning: bool = False) -> None:
+        """Something to say that is about no one file (what is watched; `warning`: a watch that
+        falls back to polling, a failure budget spent); may be called from any thread."""
 
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
               events: Events | None = None, control: StopControl | None = None,
-              header: RunHeader | None = None) -> Summary:
+              header: RunHeader | None = None, hot=None, order: int = 0) -> Summary:
     """Process every file under `paths` (a list, or a PathSource that streams more) with
     `step`; return the summary. Never prints. `header`: the run's facts for the log (made
-    here when not given)."""
+    here when not given).
+
+    With `options.watch`, the run goes on after the walk: files that settle under `paths` are
+    fed to the same planner and executor until the run is stopped. `hot` is a watch shared by
+    several runs (the jobs of a job file, `order` being this one's place in it)."""
     events = events or Events()
     control = control or StopControl()
     if not isinstance(paths, PathSource):
@@ -51,23 +62,33 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
-                      tuple(registry.current().entries.values()),
+                      tuple(registry.current().entries.values()), options.timeout,
                       previews=THUMBNAIL_SIZE if options.report else 0)
     executor = make_executor(step, options, spec, jobs)
+    if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
+        step.check_runnable()
     planner = _planner(step, paths, layout, options)
+    rules = walk_rules(options, layout, paths.args)
+    share = own_watch = None
+    if options.watch:
+        try:
+            share, own_watch = _watch(step, paths, rules, planner, options, control, events, hot, order)
+        except BaseException:
+            planner.close()
+            raise
     feed = Feed()
-    walker = _Walker(paths, walk_rules(options, layout, paths.args), planner, feed, jobs, step.max_chunk)
+    walker = Walker(share.items() if share else walk(paths, rules), planner, feed, jobs, step.max_chunk)
     log = record = None
     if options.log and not options.dry_run:
         record = (header or RunHeader.of(step, options, jobs)).to_record()
         log = RunLog(options.log, record)
-    summary = Summary()
-    attempts: dict[int, int] = {}
+    books = Ledger(budget, planner, walker, log, events, control, share)
     started = time.perf_counter()
     reported_total = 0
+    attempts: dict[int, int] = {}
     results = executor.run(feed, control)
     try:
-        with handle_signals(control):
+        with handle_signals(control, watching=options.watch):
             walker.start()
             for result in results:
                 if walker.found != reported_total:
@@ -77,13 +98,7 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
                     feed.retry(planner.task(result.seq))
                     continue
                 attempts.pop(result.seq, None)
-                summary.add(result)
-                planner.record(result)
-                if log is not None:
-                    log.write(result.to_dict(traceback=True))
-                events.result(result)
-                if result.status == FAILED:
-                    _stop_if_hopeless(result, summary, walker.found, budget, control)
+                books.add(result)
         walker.join()
         if walker.error is not None:
             raise walker.error
@@ -96,12 +111,51 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         feed.cancel()
         walker.join()
         feed.dispose()
+        if share is not None:
+            share.close()
+        if own_watch is not None:
+            own_watch.close()
+        summary = books.summary
         summary.warnings.extend(planner.close())
         summary.elapsed = time.perf_counter() - started
         summary.stopped, summary.stop_code = control.reason, control.exit_code
         if log is not None:
             log.close(end_record(record, summary, summary.elapsed))
     return summary
+
+
+def _watch(step, paths, rules, planner, options, control, events, hot, order):
+    """This run's share of a watch (a watch of its own unless one is given), and the watch to
+    close at the end if it is its own."""
+    from batchproc.watch.hot_folders import HotFolders
+
+    if not paths.args:
+        raise UsageError("--watch needs files or folders named on the command line")
+    own = None
+    if hot is None:
+        hot = own = HotFolders(settle=options.settle_seconds, poll=options.poll, control=control,
+                               say=lambda line: events.notice(line, warning=True),
+                               follow_symlinks=options.follow_symlinks)
+    try:
+        share = hot.share(paths.args, dataclasses.replace(rules, skip_partial=True),
+                          accepts=step.accepts_file, mirror=options.mirror_deletes, order=order)
+    except BaseException:
+        if own is not None:
+            own.close()
+        raise
+    share.on_idle = lambda: _check_outputs(planner, control)
+    planner.expect_settled = True
+    events.notice(f"watching {', '.join(paths.args)} ({hot.how}; a file is taken once unchanged "
+                  f"for {options.settle_seconds:g} s)")
+    return share, own
+
+
+def _check_outputs(planner: Planner, control: StopControl) -> None:
+    """While a watch is idle: save the state, and stop if an output folder is lost."""
+    planner.save()
+    lost = planner.lost_roots()
+    if lost:
+        control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
 
 
 def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str]) -> WalkRules:
@@ -119,6 +173,8 @@ def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOp
     # Outputs of different arguments can meet only if there are several, or loose files.
     planner.claim_targets = paths.streamed or len(paths.args) > 1 or any(
         not os.path.isdir(path) for path in paths.args)
+    if options.in_place and paths.streamed:
+        planner.written = set()
     if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
@@ -133,14 +189,6 @@ def _should_retry(result: FileResult, attempts: dict[int, int], retries: int, co
     return attempts[result.seq] <= retries
 
 
-def _stop_if_hopeless(result, summary, found, budget, control) -> None:
-    """Stop dispatching when no later file can succeed (disk full) or the budget is spent."""
-    if result.disk_full:
-        control.drain(f"stopped: {result.error.split(': ')[0]}", ExitCode.ABORTED)
-    elif budget.spent(summary.failed, found):
-        control.drain(f"stopped: failure budget spent ({summary.failed} failed)", ExitCode.FAILURE_BUDGET)
-
-
 def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
     """The executor the options name: local processes, or a Dask cluster."""
     executor, scheduler = options.where  # checked even for a dry run
@@ -149,14 +197,24 @@ def make_executor(step: Step, options: RunOptions, spec: WorkerSpec, jobs: int):
     if executor == "local":
         from batchproc.local_executor import LocalExecutor
 
-        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=step.preload(),
-                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs))
+        return LocalExecutor(spec, jobs, start_method=options.start_method, preload=modules_of(type(step)),
+                             timeout=options.timeout, max_memory=ceiling(options.max_memory, jobs),
+                             timeout_grace=_timeout_grace(step))
     try:
         from batchproc.dask.executor import DaskExecutor
     except ImportError as error:
         raise UsageError(f"--executor dask needs Dask: pip install 'batchproc[dask]' ({error})") from None
     return DaskExecutor(spec, scheduler, jobs=jobs, timeout=options.timeout,
-                        max_memory=ceiling(options.max_memory, jobs))
+                        max_memory=ceiling(options.max_memory, jobs), timeout_grace=_timeout_grace(step))
+
+
+#: Seconds the parent waits past --timeout before killing the worker of a step that stops its
+#: own work at the timeout: time for the step to kill its command and report the file.
+TIMEOUT_GRACE = 1.0
+
+
+def _timeout_grace(step: Step) -> float:
+    return TIMEOUT_GRACE if step.stops_at_timeout else 0.0
 
 
 class PlanOnly:
@@ -172,53 +230,6 @@ class PlanOnly:
                 yield from feed.take_results()
                 return
             wait_readable([feed], timeout=0.2)
-
-
-class _Walker(threading.Thread):
-    """Walks and plans in the background, so work starts before the walk ends."""
-
-    def __init__(self, paths, rules: WalkRules, planner: Planner, feed: Feed, jobs: int, max_chunk: int):
-        super().__init__(name="batchproc-walk", daemon=True)
-        self.paths = paths
-        self.rules = rules
-        self.jobs = jobs
-        self.planner = planner
-        self.feed = feed
-        self.max_chunk = max_chunk
-        self.found = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        chunk: list[Task] = []
-        try:
-            for folder in walk(self.paths, self.rules):
-                if self.feed.cancelled:
-                    return
-                self.found += len(folder)
-                for item in self.planner.plan_folder(folder):
-                    if isinstance(item, Task):
-                        chunk.append(item)
-                        if len(chunk) >= chunk_size(self.found, self.jobs, self.max_chunk):
-                            self.feed.put_chunk(chunk)
-                            chunk = []
-                    else:
-                        self.feed.put_result(item)
-                if chunk and self.feed.hungry:  # workers are waiting: send what we have
-                    self.feed.put_chunk(chunk)
-                    chunk = []
-            if chunk:
-                self.feed.put_chunk(chunk)
-        except BaseException as error:  # raised again in the main thread
-            self.error = error
-        finally:
-            self.feed.close()
-
-
-
-def chunk_size(found: int, jobs: int, max_chunk: int) -> int:
-    """Files per chunk, grown with the walk: one at first (a quick first result), then up to
-    `max_chunk`, keeping about four chunks per worker of what has been found so far."""
-    return max(1, min(max_chunk, found // (jobs * 4)))
 
 
 def available_cpus() -> int:

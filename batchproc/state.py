@@ -101,6 +101,32 @@ class StateStore:
         )
         return {row[0]: Record(*row[1:]) for row in rows}
 
+    def lookup_tree(self, folder: str, step: str) -> list[tuple[str, Record]]:
+        """Every record of the inputs in `folder` and below, by input path (a folder deleted
+        or moved away while watching)."""
+        connection = self._connect()
+        if connection is None:
+            return []
+        key = os.fsencode(os.path.abspath(folder))
+        rows = connection.execute(
+            "SELECT folder, name, settings, size, mtime_ns, status, output, output_size,"
+            " output_mtime_ns, error FROM files WHERE step = ? AND (folder = ? OR"
+            " (folder >= ? AND folder < ?))", (step, key, key + b"/", key + b"0"))
+        return [(os.fsdecode(os.path.join(row[0], row[1])), Record(*row[2:])) for row in rows]
+
+    def forget(self, input_path: str, step: str) -> None:
+        """Drop the record of an input that is gone."""
+        if self.failure is not None:
+            return
+        try:
+            folder, name = os.path.split(os.fsencode(os.path.abspath(input_path)))
+            self._connect().execute("DELETE FROM files WHERE folder = ? AND name = ? AND step = ?",
+                                    (folder, name, step))
+            if time.monotonic() - self._last_commit > self.COMMIT_EVERY:
+                self.commit()
+        except (_sqlite_error(), OSError) as error:
+            self._fail(error)
+
     def record(self, input_path: str, step: str, record: Record) -> None:
         if self.failure is not None:
             return
@@ -154,7 +180,16 @@ class NoState:
     def lookup_folder(self, folder: str, step: str) -> dict[bytes, Record]:
         return {}
 
+    def lookup_tree(self, folder: str, step: str) -> list[tuple[str, Record]]:
+        return []
+
     def record(self, input_path: str, step: str, record: Record) -> None:
+        pass
+
+    def forget(self, input_path: str, step: str) -> None:
+        pass
+
+    def commit(self) -> None:
         pass
 
     def close(self) -> None:

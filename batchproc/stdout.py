@@ -14,21 +14,24 @@ class StdoutWriter:
     """Writes one record per finished file in the format the user chose."""
 
     def __init__(self, step, *, json_lines: bool = False, print0: bool = False, dry_run: bool = False,
-                 stream=None) -> None:
+                 stream=None, flush_each: bool = False) -> None:
+        """`flush_each`: every record reaches stdout at once (a watch, where the next record
+        may be hours away)."""
         self.step = step
         self.json_lines = json_lines
         self.print0 = print0
         self.dry_run = dry_run
         self.stream = stream or sys.stdout
         self._last_write = 0.0
-        self._interactive = self.stream.isatty()
+        self._interactive = self.stream.isatty() or flush_each
         self._out = _binary(self.stream)
 
     def write(self, result: FileResult) -> None:
         if self.json_lines:
             self._emit(json_line(result.to_dict()) + "\n")
         elif self.dry_run:
-            self._emit(_plan_line(result) + "\n")
+            line = self.step.plan_line(result.view()) if result.status == PLANNED else None
+            self._emit((line if line is not None else _plan_line(result)) + "\n")
         elif self.print0:
             if result.status in (OK, PLANNED) and result.output:
                 outputs = result.output if isinstance(result.output, list) else [result.output]

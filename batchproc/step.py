@@ -35,6 +35,13 @@ class Step:
     #: Skip files done before with the same settings. A step that writes no files keeps that
     #: record by its input folder; checksum turns it off (a manifest is of the files as they are now).
     incremental: ClassVar[bool] = True
+    #: Modules worth importing once before workers start, beside the step's own (the server
+    #: workers start from imports them, so every worker starts with them loaded).
+    preload_modules: ClassVar[tuple[str, ...]] = ()
+    #: True when `process` stops its own work once the run's --timeout has passed and fails the
+    #: file itself (exec kills its command): the parent then allows a moment more before it
+    #: kills the worker, as a backstop.
+    stops_at_timeout: ClassVar[bool] = False
 
     def __init__(self, **settings: Any) -> None:
         self._settings = settings
@@ -82,10 +89,14 @@ class Step:
         """Called once this file's outputs are renamed into place (compress --no-keep removes
         the input here: never before its output exists). An error fails the file."""
 
-    def preload(self) -> tuple[str, ...]:
-        """Modules worth importing before workers start (their server imports them once,
-        every worker starts with them loaded): the step's own module by default."""
-        return (type(self).__module__,)
+    def check_runnable(self) -> None:
+        """Raise UsageError when this machine cannot run the step (a program it needs is
+        missing). Called in the parent before a local run makes any folder, and once in each
+        worker, so that the workers of a Dask cluster are checked where the work runs."""
+
+    def prepare_worker(self, *, timeout: float | None) -> None:
+        """Called once in each worker after the step is built and checked, with the run's
+        limits: `timeout` is --timeout, the seconds one file may take (None: no limit)."""
 
     def hint(self) -> str | None:
         """A tip shown once, on a terminal, before the first run of this step (resize: how to
@@ -100,4 +111,14 @@ class Step:
         """A line this step prints on stdout for a finished file (checksum's manifest), or None.
         `result` is a read-only batchproc.results.FinishedFile: status, input, output, error,
         data (what `process` returned), bytes_in, bytes_out, ms."""
+        return None
+
+    def stderr_lines(self, result) -> list[str]:
+        """Lines to show on stderr for a finished file (exec --show-stderr: what its command
+        said), or none. `result` is as for `stdout_line`."""
+        return []
+
+    def plan_line(self, result) -> str | None:
+        """The line --dry-run prints for a file it would process (exec: the command it would
+        run), or None for the usual `process IN -> OUT`. `result` is as for `stdout_line`."""
         return None

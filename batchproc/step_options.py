@@ -13,9 +13,15 @@ from batchproc.errors import UsageError
 def step_parameters(step_class) -> list[inspect.Parameter]:
     """The options of a step: the keyword arguments of its __init__, annotations resolved."""
     # eval_str resolves postponed annotations as written (typing.get_type_hints on Python 3.10
-    # would wrap `Annotated[...] = None` in an Optional that typer cannot read).
+    # would wrap `Annotated[...] = None` in an Optional that typer cannot read). typer is put
+    # within their reach: a step module may import it only for type checkers, so that workers,
+    # which never read options, never import it.
+    import typer
+
+    init = step_class.__init__
+    names = {**getattr(init, "__globals__", {}), "typer": typer}
     parameters = []
-    for parameter in inspect.signature(step_class.__init__, eval_str=True).parameters.values():
+    for parameter in inspect.signature(init, globals=names, eval_str=True).parameters.values():
         if parameter.name == "self" or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
             continue
         annotation = str if parameter.annotation is parameter.empty else parameter.annotation

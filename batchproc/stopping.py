@@ -1,4 +1,5 @@
-"""Stopping a run: the first Ctrl-C drains, a second one (or SIGTERM) stops at once."""
+"""Stopping a run: the first Ctrl-C drains, a second one (or SIGTERM) stops at once. A watch
+drains on SIGTERM too (it is how a service is stopped), and reopens its log on SIGHUP."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class StopControl:
         self.reason: str | None = None
         #: The exit code the stop stands for.
         self.exit_code: ExitCode | None = None
+        #: Counts SIGHUPs while watching: a log opened before the last one is to be reopened.
+        self.log_generation = 0
 
     def drain(self, reason: str, exit_code: ExitCode = ExitCode.INTERRUPTED) -> None:
         if not self.draining:
@@ -33,8 +36,9 @@ class StopControl:
 
 
 @contextlib.contextmanager
-def handle_signals(control: StopControl):
-    """Route SIGINT and SIGTERM to `control` while the block runs (main thread only)."""
+def handle_signals(control: StopControl, *, watching: bool = False):
+    """Route SIGINT and SIGTERM (and, `watching`, SIGHUP) to `control` while the block runs
+    (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield control
         return
@@ -46,13 +50,21 @@ def handle_signals(control: StopControl):
             control.drain("interrupted")
 
     def on_terminate(signum, frame):
-        control.abort("terminated", ExitCode.TERMINATED)
+        if watching and not control.draining:
+            control.drain("terminated", ExitCode.TERMINATED)
+        else:
+            control.abort("terminated", ExitCode.TERMINATED)
         control.reason, control.exit_code = "terminated", ExitCode.TERMINATED
+
+    def on_hangup(signum, frame):
+        control.log_generation += 1
 
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, on_interrupt),
         signal.SIGTERM: signal.signal(signal.SIGTERM, on_terminate),
     }
+    if watching:
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
         yield control
     finally:

@@ -14,6 +14,9 @@ class Task(NamedTuple):
     seq: int
     source: str
     targets: tuple[str, ...] = ()
+    #: (size, mtime_ns) the input had when it was found settled (--watch): checked again when
+    #: its work begins, so a file written to since is left to settle again.
+    expected: tuple[int, int] | None = None
 
     @property
     def output(self) -> str | list[str] | None:
@@ -36,6 +39,8 @@ class WorkerSpec:
     verify: str = "auto"
     #: Where every installed step lives, as the parent found them (chain looks others up).
     entries: tuple = ()
+    #: The run's --timeout in seconds, for steps that stop their own work in time (exec).
+    timeout: float | None = None
     #: The longest side of the thumbnails image steps make for --report; 0: none are made.
     previews: int = 0
 
@@ -51,4 +56,7 @@ def build_step(spec: WorkerSpec) -> Step:
         raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker ({error})") from None
     if step_class is None:
         raise RuntimeError(f"step {spec.step_name!r} is not installed in this worker")
-    return step_class(**spec.settings)
+    step = step_class(**spec.settings)
+    step.check_runnable()
+    step.prepare_worker(timeout=spec.timeout)
+    return step

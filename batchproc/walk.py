@@ -11,6 +11,10 @@ from typing import Iterable, Iterator
 #: Names batchproc itself writes inside trees: its state folder and its temporary files.
 STATE_FOLDER = ".batchproc"
 TEMP_PREFIX = ".batchproc-"
+#: Names copiers and browsers give a file while they write it (`photo.jpg.part`, `~$report.docx`):
+#: a watch takes such a file only once it is renamed to its real name.
+PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".filepart", ".tmp")
+PARTIAL_PREFIXES = ("~$",)
 
 
 @dataclass(slots=True)
@@ -40,6 +44,8 @@ class WalkRules:
     follow_symlinks: bool = False
     #: Absolute paths of folders never walked, such as the output folders.
     prune: frozenset[str] = field(default_factory=frozenset)
+    #: Leave out files with the temporary names of copiers (under --watch: not finished yet).
+    skip_partial: bool = False
 
     def excludes(self, name: str, relpath: str) -> str | None:
         """The reason a file is filtered out, or None if the filters take it."""
@@ -76,8 +82,84 @@ def walk(paths: Iterable[str], rules: WalkRules) -> Iterator[list[Found]]:
             yield [_classify(path, "", os.path.basename(path), info)]
 
 
-def _walk_root(root, root_info, rules, seen_folders):
-    stack = [(root, "", 0, root_info)]
+def walk_below(root: str, relfolder: str, rules: WalkRules) -> Iterator[list[Found]]:
+    """Walk one folder of the tree of `root` (a folder that appeared while watching), with the
+    paths, depths and rules the walk of `root` would have used."""
+    folder = os.path.join(root, relfolder)
+    try:
+        info = os.stat(folder)
+    except OSError:  # gone already
+        return
+    if stat.S_ISDIR(info.st_mode):
+        yield from _walk_root(root, info, rules, set(), (folder, relfolder, _depth(relfolder)))
+
+
+def found_argument(path: str) -> Found:
+    """What the walk says about a file named as an argument."""
+    try:
+        return _classify(path, "", os.path.basename(path), os.stat(path))
+    except OSError as error:
+        return Found(path, "", os.path.basename(path), problem=_describe(error), fatal=True)
+
+
+def found_in_tree(root: str, relpath: str, rules: WalkRules) -> Found | None:
+    """What the walk of `root` would say about the file at `relpath`, without walking: a Found,
+    or None where the walk would not show it (hidden, pruned, excluded folder, too deep)."""
+    relfolder, name = os.path.split(relpath)
+    if not name or not folder_taken(root, relfolder, rules):
+        return None
+    folder = os.path.join(root, relfolder)
+    files, _ = _sort_entries([_Entry(folder, name)], root, relfolder, _depth(relfolder), rules)
+    return files[0] if files else None
+
+
+def folder_taken(root: str, relfolder: str, rules: WalkRules) -> bool:
+    """True if the walk of `root` would enter the folder at `relfolder` ("" is the root)."""
+    parts = [part for part in relfolder.split("/") if part]
+    if rules.max_depth is not None and len(parts) >= rules.max_depth:
+        return False
+    for index, name in enumerate(parts):
+        relpath = "/".join(parts[:index + 1])
+        if name == STATE_FOLDER or name.startswith(TEMP_PREFIX):
+            return False
+        if not rules.hidden and name.startswith("."):
+            return False
+        if rules.exclude and _matches(rules.exclude, name, relpath):
+            return False
+        if rules.prune and os.path.abspath(os.path.join(root, relpath)) in rules.prune:
+            return False
+    return True
+
+
+def is_partial_name(name: str) -> bool:
+    """True for the temporary name of a file still being copied or downloaded."""
+    return name.lower().endswith(PARTIAL_SUFFIXES) or name.startswith(PARTIAL_PREFIXES)
+
+
+def _depth(relfolder: str) -> int:
+    return len([part for part in relfolder.split("/") if part])
+
+
+class _Entry:
+    """One name in a folder, looked at as os.scandir's entries are (for found_in_tree)."""
+
+    __slots__ = ("name", "path")
+
+    def __init__(self, folder: str, name: str) -> None:
+        self.name, self.path = name, os.path.join(folder, name)
+
+    def is_symlink(self) -> bool:
+        return os.path.islink(self.path)
+
+    def is_dir(self) -> bool:
+        return os.path.isdir(self.path)
+
+    def stat(self, follow_symlinks: bool = True) -> os.stat_result:
+        return os.stat(self.path) if follow_symlinks else os.lstat(self.path)
+
+
+def _walk_root(root, root_info, rules, seen_folders, start=None):
+    stack = [start + (root_info,) if start else (root, "", 0, root_info)]
     while stack:
         folder, relfolder, depth, info = stack.pop()
         key = (info.st_dev, info.st_ino)
@@ -105,6 +187,8 @@ def _sort_entries(entries, root, relfolder, depth, rules):
         if name == STATE_FOLDER or name.startswith(TEMP_PREFIX):
             continue
         if not rules.hidden and name.startswith("."):
+            continue
+        if rules.skip_partial and is_partial_name(name) and not entry.is_dir():
             continue
         relpath = f"{relfolder}/{name}" if relfolder else name
         try:

@@ -1,6 +1,6 @@
 """The trust table: batchproc's image steps over the generated corpus, as Markdown.
 
-Builds the corpus of tests/corpus.py in a temporary folder, runs every image step over it (as
+Builds the corpus of tests/corpus/ in a temporary folder, runs every image step over it (as
 tests/test_corpus.py does), reads every output back with Pillow and libvips, and prints one
 row per corpus kind and one column per step: `ok`, `failed: <reason>` or `UNREADABLE: <why>`
 (reported ok, but the output does not decode in Pillow or libvips at the expected size). Then
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import corpus  # noqa: E402  (tests/corpus.py: the one corpus, shared with the tests)
+import corpus  # noqa: E402  (tests/corpus/: the one corpus, shared with the tests)
 
 READERS = (("pillow", "Pillow"), ("vips", "libvips"))
 GROUPS = ["tiff", "png", "jpeg", "gif", "webp", "bmp", "hostile"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from typing import Annotated, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Mapping
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
 from batchproc.errors import UsageError

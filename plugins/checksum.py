@@ -6,9 +6,10 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import Step, StepError, hookimpl
 from batchproc_plugins.manifest import check_line, manifest_line, read_manifest

@@ -7,9 +7,10 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import Step, StepError, hookimpl
 from batchproc.errors import UsageError

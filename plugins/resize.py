@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-import typer
+if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
+    import typer
 
 from batchproc import hookimpl
 from batchproc.errors import StepError, UsageError
@@ -117,9 +118,6 @@ class Resize(ImageStep):
                     "twice as fast on JPEG, PNG and WebP (batchproc --version lists the engines)")
         return None
 
-    def preload(self) -> tuple[str, ...]:
-        warm = ("batchproc_plugins.vips_warm",) if self.engine != "pillow" and not self.widths else ()
-        return (*super().preload(), "PIL.Image", "PIL.JpegImagePlugin", *warm)
 
     def process(self, source, target) -> dict:
         if self.engine != "pillow" and not self.widths:

@@ -143,6 +143,11 @@ class Hazard(Step):
             ctypes.string_at(0)
         elif kind == "exit":
             os._exit(3)
+        elif kind == "slow-once":
+            marker = source.with_name("." + source.name + ".attempted")
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                time.sleep(float(arg))
         elif kind == "hang":
             time.sleep(3600)
         elif kind == "systemexit":
@@ -197,3 +202,21 @@ def write_files(folder: Path, contents: dict[str, str]) -> Path:
     for name, text in contents.items():
         (folder / name).write_text(text)
     return folder
+
+
+@pytest.fixture
+def watch(tmp_path):
+    """watch(ARGS..., cwd=tmp_path): `batchproc ARGS` (with --watch among them) as a real process,
+    started and ready (see watching.Watching); killed after the test if it is still running."""
+    from watching import Watching
+
+    started = []
+
+    def start(*args, cwd=None, **options):
+        watching = Watching(*args, cwd=cwd or tmp_path, **options)
+        started.append(watching)
+        return watching
+
+    yield start
+    for watching in started:
+        watching.kill()

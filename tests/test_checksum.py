@@ -130,3 +130,12 @@ def test_escaped_names_read_back_as_written(tmp_path):
     (tmp_path / "m").write_text("".join(line + "\n" for line in lines))
     assert read_manifest(str(tmp_path / "m"), "sha256") == {
         name: f"{index:064x}" for index, name in enumerate(names)}
+
+
+@pytest.mark.parametrize("option", [["--out", "somewhere"], ["--in-place"]])
+def test_a_step_that_writes_no_files_refuses_an_output_folder(cli, tmp_path, option):
+    (tmp_path / "a.txt").write_text("a")
+    result = cli("checksum", tmp_path, *option)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: checksum writes no files here: ")
+    assert not (tmp_path / "somewhere").exists()

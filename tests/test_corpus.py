@@ -1,6 +1,6 @@
 """Trust on real-world images: every corpus file through every image step, read back twice.
 
-The corpus (tests/corpus.py) is built once per session, and each image step runs once over all
+The corpus (tests/corpus/) is built once per session, and each image step runs once over all
 of it, as a user runs batchproc (`python -m batchproc STEP FOLDER --out OUT --json`). Then,
 for every file and step: the file ends ok with an output that Pillow and libvips both decode
 fully at the expected size, or failed with a reason in words. In place, no original that a

@@ -310,3 +310,12 @@ def test_a_bad_memory_ceiling_is_a_usage_error(cli, hazard, tmp_path, value):
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: bad --max-memory")
     assert not (tmp_path / "in_out").exists()
+
+
+def test_retries_try_a_timed_out_file_again(cli, hazard, tmp_path):
+    # Slow the first time only (as a busy machine would be): with --retries it ends ok.
+    write_files(tmp_path / "in", {"slow.txt": "slow-once 30", "ok.txt": "fine"})
+    result = cli("hazard", tmp_path / "in", "--jobs", 1, "--timeout", 1, "--retries", 1,
+                 "--log", tmp_path / "log")
+    assert result.exit_code == 0, result
+    assert statuses(tmp_path / "log")["slow.txt"] == ("ok", None)

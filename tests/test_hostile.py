@@ -6,7 +6,6 @@ import socket
 import stat
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 

@@ -7,7 +7,6 @@ import re
 import struct
 
 import pytest
-from PIL import Image, TiffImagePlugin
 
 from images import photo
 

@@ -1,7 +1,6 @@
 """Job files for cron: named folders, defaults, several jobs, one exit code that means something."""
 
 import json
-import os
 import textwrap
 
 import pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from PIL import Image
 
 from conftest import write_files
@@ -70,6 +71,17 @@ def test_a_step_that_writes_no_pictures_gets_the_page_without_a_contact_sheet(cl
     assert "Where the time went" in page.text and page.external_urls() == []
 
 
+def test_exec_gets_the_page_without_a_contact_sheet(cli, tmp_path):
+    write_files(tmp_path / "in", {"a.txt": "a" * 200, "b.txt": "b" * 200, "c.txt": "fail"})
+    result = cli("exec", tmp_path / "in", "--shell", "--ext", ".gz", "--jobs", 1, "--report", tmp_path / "exec.html",
+                 "--cmd", 'grep -q fail {} && { echo "no good: {}" >&2; exit 3; }; gzip -c {} > {out}')
+    assert result.exit_code == 1, result
+    page = Page(tmp_path / "exec.html")
+    assert "exec: 2 ok, 0 skipped, 1 failed" in page.text and "% saved" in page.text
+    assert "exit status 3: no good: the input: 1 file" in page.text  # its own path taken out
+    assert "Contact sheet" not in page.text and page.images == []
+
+
 def test_the_jobs_of_a_job_file_share_one_page_a_section_each(cli, tmp_path):
     write_tree(tmp_path / "photos", {"a.jpg": (400, 300), "b.jpg": (300, 400)})
     write_files(tmp_path / "texts", {"x.txt": "x"})
@@ -130,3 +142,20 @@ def test_an_up_to_date_rerun_gets_a_page_that_says_so(cli, tmp_path):
     page = Page(tmp_path / "again.html")
     assert "resize: 0 ok, 1 skipped (1 up to date)" in page.text
     assert "No file was processed in this run" in page.text and page.images == []
+
+
+def test_a_watch_writes_its_page_at_the_stop(watch, tmp_path):
+    pytest.importorskip("watchdog")
+    from watching import age
+
+    for path in write_tree(tmp_path / "in", {"a.jpg": (400, 300)}):
+        age(path)
+    run = watch("resize", "in", "--watch", "--settle", "0.3", "--max", "100", "--jobs", "1",
+                "--report", "watch.html")
+    run.line("ok: ")  # the first pass
+    photo(320, 240, seed=3).save(tmp_path / "in/b.jpg")
+    run.line("ok: ")  # taken once it settled
+    assert run.stop() == 130
+    page = Page(tmp_path / "watch.html")
+    assert "resize: 2 ok, 0 skipped, 0 failed" in page.text and "interrupted" in page.text
+    assert "Still running" not in page.text and len(page.pictures()) == 4

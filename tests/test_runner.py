@@ -204,3 +204,30 @@ def test_start_methods_give_identical_results(cli, tmp_path, method):
     assert tree_digest(tmp_path / method) == tree_digest(tmp_path / "fork")
     with Image.open(tmp_path / method / "a.jpg") as image:
         assert image.size == (90, 90)  # settings reached the workers: cover-cropped, not defaults
+
+
+def test_the_log_is_reopened_at_its_path(tmp_path):
+    header = {"record": "run", "run": "r1"}
+    log = RunLog(str(tmp_path / "log.jsonl"), header)
+    log.write({"n": 1})
+    os.rename(tmp_path / "log.jsonl", tmp_path / "log.jsonl.1")  # logrotate moves it away
+    log.write({"n": 2})
+    log.reopen()
+    log.write({"n": 3})
+    log.close()
+    lines = lambda path: [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines(tmp_path / "log.jsonl.1") == [header, {"n": 1, "run": "r1"}, {"n": 2, "run": "r1"}]
+    assert lines(tmp_path / "log.jsonl") == [header, {"n": 3, "run": "r1"}]  # readable on its own
+
+
+def test_queued_tasks_can_be_taken_back_while_the_walk_goes_on():
+    from batchproc.feed import Feed
+    from batchproc.task import Task
+
+    feed = Feed()
+    feed.put_chunk([Task(1, "a"), Task(2, "b")])
+    feed.put_chunk([Task(3, "c")])
+    taken = feed.withdraw(lambda task: task.seq <= 2)
+    assert [task.seq for task in taken] == [1, 2]
+    assert [task.seq for task in feed.take_chunk()] == [3] and not feed.cancelled
+    feed.dispose()

@@ -144,3 +144,17 @@ def test_state_lists_and_forgets(cli, tmp_path):
     assert "2 ok" in cli("resize", tmp_path / "in", "--out", tmp_path / "web", "--width", 50).stderr
     unknown = cli("state", "--forget", tmp_path / "nowhere")
     assert unknown.exit_code == 2 and unknown.stderr.startswith("Error: no state is kept for")
+
+
+def test_records_below_a_folder_and_forgetting_one(tmp_path):
+    from batchproc.state import Record, StateStore
+
+    store = StateStore(str(tmp_path / "state.sqlite"), str(tmp_path / "out"))
+    record = Record("settings", 1, 2, "ok", "out/x", 3, 4, None)
+    for relpath in ("in/a.jpg", "in/sub/b.jpg", "in/sub/deeper/c.jpg", "in/subway/d.jpg", "other/e.jpg"):
+        store.record(str(tmp_path / relpath), "resize", record)
+    below = sorted(os.path.relpath(path, tmp_path) for path, _ in store.lookup_tree(str(tmp_path / "in/sub"), "resize"))
+    assert below == ["in/sub/b.jpg", "in/sub/deeper/c.jpg"]  # not in/subway
+    store.forget(str(tmp_path / "in/sub/b.jpg"), "resize")
+    assert [os.path.basename(p) for p, _ in store.lookup_tree(str(tmp_path / "in/sub"), "resize")] == ["c.jpg"]
+    store.close()

@@ -170,7 +170,9 @@ def bad_idat_checksum(data: bytes) -> bytes:
 @pytest.mark.parametrize("name, damage, reason", [
     ("a.png", bad_idat_checksum, "corrupt PNG file (bad checksum in its IDAT chunk)"),
     ("a.png", lambda data: data[:33] + png_chunk(b"IEND", b""), "truncated or corrupt PNG file (no image data)"),
-    ("a.jpg", lambda data: data[:data.index(b"\xff\xda")] + b"\xff\xd9", "corrupt JPEG file (no image data)"),
+    # Pillow 12 refuses to open such a JPEG at all; Pillow 13 opens it and the strip finds out.
+    ("a.jpg", lambda data: data[:data.index(b"\xff\xda")] + b"\xff\xd9",
+     ("corrupt JPEG file (no image data)", "not a readable image (expected JPEG, PNG, WebP, GIF, TIFF or BMP)")),
 ])
 def test_a_file_with_no_sound_picture_is_not_passed_on(cli, tmp_path, name, damage, reason):
     # Pillow reads headers only here: libpng, libvips and browsers would refuse these outputs.
@@ -180,4 +182,5 @@ def test_a_file_with_no_sound_picture_is_not_passed_on(cli, tmp_path, name, dama
     (tmp_path / "imgs" / name).write_bytes(damage(buffer.getvalue()))
     result = strip(cli, tmp_path)
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0].endswith(f"{name}: {reason}")
+    reasons = (reason,) if isinstance(reason, str) else reason
+    assert result.stderr.splitlines()[0].endswith(tuple(f"{name}: {each}" for each in reasons))

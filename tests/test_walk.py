@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from batchproc import walk as walk_module
-from batchproc.walk import WalkRules, walk
+from batchproc.walk import WalkRules, found_in_tree, walk, walk_below
 
 
 def make(root, *relpaths):
@@ -125,3 +125,26 @@ def test_walk_is_lazy(tmp_path, monkeypatch):
     first = next(walk([str(tmp_path)], WalkRules()))
     assert [f.relpath for f in first] == ["d0/a.jpg"]
     assert len(calls) == 2  # the root and the first folder: nothing more before work can start
+
+
+@pytest.mark.parametrize("rules", [
+    {}, {"hidden": True}, {"include": ("*.jpg",)}, {"exclude": ("skip",)}, {"exclude": ("sub/*.png",)},
+    {"max_depth": 2}, {"skip_partial": True},
+])
+def test_the_verdict_on_one_path_is_the_walks_own(tmp_path, rules):
+    for relpath in ("a.jpg", "b.png", ".hidden.jpg", "c.jpg.part", "sub/d.png", "sub/e.jpg",
+                    "skip/f.jpg", ".dot/g.jpg", "sub/deeper/h.jpg", "out/i.jpg"):
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_bytes(b"x")
+    os.symlink(tmp_path / "a.jpg", tmp_path / "link.jpg")
+    walk_rules = WalkRules(prune=frozenset({str(tmp_path / "out")}), **rules)
+    walked = {f.relpath: f.problem for folder in walk([str(tmp_path)], walk_rules) for f in folder}
+    one_by_one = {}
+    for path in tmp_path.rglob("*"):
+        if path.is_file() or path.is_symlink():
+            found = found_in_tree(str(tmp_path), str(path.relative_to(tmp_path)), walk_rules)
+            if found is not None:
+                one_by_one[found.relpath] = found.problem
+    assert one_by_one == walked
+    below = {f.relpath: f.problem for folder in walk_below(str(tmp_path), "sub", walk_rules) for f in folder}
+    assert below == {relpath: problem for relpath, problem in walked.items() if relpath.startswith("sub/")}

@@ -55,11 +55,15 @@ class DaskExecutor:
     """Runs chunks on the Dask scheduler at `scheduler`, or on a LocalCluster of `jobs` processes."""
 
     def __init__(self, spec: WorkerSpec, scheduler: str | None = None, *, jobs: int = 1,
-                 timeout: float | None = None, max_memory: int | None = None) -> None:
+                 timeout: float | None = None, max_memory: int | None = None,
+                 timeout_grace: float = 0.0) -> None:
         self.spec = spec
         self.scheduler = scheduler
         self.jobs = max(1, jobs)
         self.timeout = timeout
+        #: Seconds past the timeout before the worker is replaced, for steps that stop their own
+        #: work at the timeout (exec): the replacement is then the backstop.
+        self.timeout_grace = timeout_grace
         #: The memory limit of each worker of our own LocalCluster (a scheduler's workers have theirs).
         self.max_memory = max_memory
         self._client: Client | None = None
@@ -218,7 +222,7 @@ class DaskExecutor:
         now = time.monotonic()
         for future, chunk in list(self._in_flight.items()):
             started = self._started.get(future.key)
-            if started is None or now - started.at < self.timeout:
+            if started is None or now - started.at < self.timeout + self.timeout_grace:
                 continue
             if future.key not in self._client.processing([started.address]).get(started.address, ()):
                 del self._started[future.key]  # that worker died since; Dask runs the chunk again
@@ -228,7 +232,9 @@ class DaskExecutor:
             rest = []
             for task in chunk.tasks:
                 if task.seq == started.seq:
-                    yield failed(task.source, f"timed out after {self.timeout:g} s", task.output, task.seq)
+                    result = failed(task.source, f"timed out after {self.timeout:g} s", task.output, task.seq)
+                    result.retryable = True  # a timeout may pass: --retries
+                    yield result
                 elif control.draining:
                     yield not_started(task, control.reason)
                 else:

@@ -9,6 +9,7 @@ import warnings
 from distributed import get_worker
 
 from batchproc.execution import error_text, run_task
+from batchproc.process_tree import kill_tree
 from batchproc.results import FileResult
 from batchproc.step import Step
 from batchproc.task import Task, WorkerSpec, build_step
@@ -57,6 +58,8 @@ def _step_for(spec: WorkerSpec, address: str) -> Step:
 
 
 async def exit_worker() -> None:
-    """Kill this worker process at once (sent by Client.run, on the worker's event loop: only a
-    coroutine may be sent without waiting for an answer, which would never come)."""
+    """Kill this worker process at once, and the commands it runs (sent by Client.run, on the
+    worker's event loop: only a coroutine may be sent without waiting for an answer, which
+    would never come)."""
+    kill_tree(os.getpid(), include_root=False)
     os._exit(1)

@@ -33,6 +33,7 @@ class ImageStep(Step):
     extensions = IMAGE_EXTENSIONS
     accepts = "not an image"
     max_chunk = 4
+    preload_modules = ("batchproc.image.warm",)
     #: Refuse images with a frame or page of more pixels than this, or an animation of more
     #: than 5 times this in all (decompression bombs): batchproc.image.limits.
     max_pixels: int = DEFAULT_MAX_PIXELS

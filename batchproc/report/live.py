@@ -12,6 +12,7 @@ import threading
 import time
 
 from batchproc.errors import UsageError
+from batchproc.execution import error_text
 from batchproc.report.page import render
 from batchproc.report.section import Section
 from batchproc.results import FileResult, Summary
@@ -108,13 +109,20 @@ class ReportListener(Events):
             section.warnings = list(summary.warnings)
         return _written(self.page)
 
-    def abandon(self) -> None:
-        """The run could not take place: take its section off the page (not written)."""
+    def abandon(self, error: BaseException) -> None:
+        """The run raised `error`. One that never took place (a lock held, a folder refused)
+        leaves no section; one cut short after some files says why on its page."""
         self._stop.set()
         if self._writer is not None:
             self._writer.join()
         with self.page.lock:
-            self.page.sections.remove(self.section)
+            if not self.section.tally.counts:
+                self.page.sections.remove(self.section)
+                return
+            self.section.running = False
+            self.section.elapsed = time.monotonic() - self.started
+            self.section.stopped = f"stopped: {error_text(error) if isinstance(error, Exception) else 'interrupted'}"
+        _written(self.page)
 
     def _keep_fresh(self) -> None:
         """Under --watch: rewrite the page at most once a minute, when something changed."""
@@ -141,6 +149,10 @@ class Together(Events):
     def result(self, result: FileResult) -> None:
         self._first(result)
         self._second(result)
+
+    def notice(self, line: str, *, warning: bool = False) -> None:
+        for listener in self.listeners:
+            listener.notice(line, warning=warning)
 
 
 def _written(page: ReportPage) -> str | None:
