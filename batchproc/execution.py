@@ -36,6 +36,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
     result = FileResult(FAILED, task.source, output=task.output, seq=task.seq)
     temporaries: list[str] = []
     offered = previews.Offered(spec.previews) if spec.previews else None
+    scope = previews.start(offered)  # the step and its check may offer thumbnails
     try:
         before = os.stat(task.source)
         if not stat.S_ISREG(before.st_mode):
@@ -48,8 +49,7 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
             temporaries.append(temporary_path(target))
         replaces_input = task.source in task.targets
         try:
-            with previews.offering(offered):
-                data = step.process(Path(task.source), _step_target(temporaries))
+            data = step.process(Path(task.source), _step_target(temporaries))
             copied = False
         except Unchanged as unchanged:
             if replaces_input:  # the input already is its own output: nothing to replace
@@ -99,7 +99,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
         if capture is not None:
             result.warnings = capture.take()
         if offered is not None:
-            result.previews = offered.pair()
+            result.previews = offered.pair(fallbacks=result.status == OK)
+        previews.stop(scope)
         result.ms = (time.perf_counter() - started) * 1000
     return result
 

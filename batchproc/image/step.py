@@ -136,10 +136,7 @@ def _process(steps: list[ImageStep], source: Path, targets: list, max_pixels: in
                 written[str(path)] = Expected(fmt, sizes[-1], count, same_as=str(source))
                 if not all(unchanged):  # other outputs changed: this one is copied here
                     shutil.copyfile(source, path)
-        # Thumbnails once every output is written: drafting the input now changes no output.
-        previews.offer("before", partial(thumbnails.of_picture, inputs[0]))
-        if unchanged[0]:
-            previews.offer("after", lambda size: previews.offered("before"))
+        _offer_input_thumbnail(inputs[0], outputs[0][0], as_is=unchanged[0])
     data = _data(sizes, fmt, count)
     if all(unchanged) and opened.repaired is None:
         raise Unchanged(step.unchanged_reason, data)
@@ -160,8 +157,26 @@ def _write(pictures: list[Picture], path) -> str:
                 background=first.background, lossless=first.lossless, frames=first._frames or None,
                 frame_info=first._frame_info,
                 pages=[(page._pixels(), page.metadata) for page in rest] or None)
-    previews.offer("after", partial(_output_thumbnail, first))
+    # A JPEG's check decodes it anyway: the thumbnail comes from there if it can.
+    previews.offer_later("after", partial(_output_thumbnail, first))
     return mode
+
+
+def _offer_input_thumbnail(source: Picture, output: Picture, *, as_is: bool) -> None:
+    """The report's thumbnail of the input, once every output is written (drafting the input
+    now changes no output). A picture only scaled shows its output's thumbnail for its input
+    too, as the libvips engine does: a thumbnail is a scaled copy either way."""
+    if not previews.wanted():
+        return
+    if output._scaled and not as_is and not (  # transparency flattened: the input looks otherwise
+            output.format in ("jpeg", "bmp") and source._pixels().mode in ("RGBA", "LA", "PA", "P")):
+        icc = source.metadata.icc_profile
+        change = None if output.metadata.icc_profile == icc else partial(thumbnails.with_profile, icc=icc)
+        previews.before_as_after(source.upright_size, change=change)
+        return
+    previews.offer("before", partial(thumbnails.of_picture, source))
+    if as_is:
+        previews.offer("after", lambda size: previews.offered("before"))
 
 
 def _output_thumbnail(picture: Picture, size: int):

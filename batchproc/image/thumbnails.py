@@ -21,19 +21,19 @@ _PROFILE_SPACES = {"RGB": b"RGB ", "RGBA": b"RGB ", "L": b"GRAY", "LA": b"GRAY"}
 
 def of_pixels(image, size: int, *, picture_size: tuple[int, int], turn: int = 1,
               icc: bytes | None = None, background: str | None = None) -> Preview:
-    """A thumbnail, its longest side at most `size`, of a decoded Pillow image. `turn`: the
-    EXIF orientation still to apply; `icc`: the profile its colours are in; `background`:
-    flatten transparency onto it (for an output that has none)."""
+    """A thumbnail of a decoded Pillow image, its longest side about `size` (up to a quarter
+    more: resampling it again would cost more than the page's own scaling). `turn`: the EXIF
+    orientation still to apply; `icc`: the profile its colours are in; `background`: flatten
+    transparency onto it (for an output that has none)."""
     from PIL import Image
 
     if image.mode not in _REDUCIBLE:
         image = modes.working(image)
-    width, height = image.size
-    scale = max(width, height) / size
+    scale = max(image.size) / size
     if scale >= 2:  # a box filter first: cheap, and it reads each pixel once
         image = image.reduce(int(scale))
-    if scale > 1:
-        factor = min(size / image.width, size / image.height)
+    if max(image.size) > size * 1.25:  # else close enough: the page scales it
+        factor = size / max(image.size)
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.BICUBIC)
     converted = modes.working(image)  # deep grey, CMYK: on the few pixels left
@@ -72,15 +72,20 @@ def of_picture(picture, size: int) -> Preview:
 
 def without_profile(preview: Preview | None) -> Preview | None:
     """The same thumbnail without its colour profile (an output whose profile was stripped)."""
+    return with_profile(preview, None)
+
+
+def with_profile(preview: Preview | None, icc: bytes | None) -> Preview | None:
+    """The same thumbnail with the colour profile `icc` (None: without one)."""
     from PIL import Image
 
     if preview is None:
         return None
     with Image.open(io.BytesIO(preview.data)) as image:
-        if not image.info.get("icc_profile"):
+        if image.info.get("icc_profile") == icc:
             return preview
         image.load()
-        return encode(image, picture_size=(preview.picture_width, preview.picture_height))
+        return encode(image, picture_size=(preview.picture_width, preview.picture_height), icc=icc)
 
 
 def of_vips(image, size: int, *, picture_size: tuple[int, int], icc: bytes | None = None) -> Preview:

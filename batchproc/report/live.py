@@ -12,7 +12,6 @@ import threading
 import time
 
 from batchproc.errors import UsageError
-from batchproc.execution import error_text
 from batchproc.report.page import render
 from batchproc.report.section import Section
 from batchproc.results import FileResult, Summary
@@ -89,12 +88,15 @@ class ReportListener(Events):
             self._writer.start()
 
     def result(self, result: FileResult) -> None:
-        if self._lock is None:
-            self._add(result)
-            return
         with self._lock:
             self._add(result)
             self._dirty = True
+
+    @property
+    def hear(self):
+        """What to call with each result: the counting itself when no other thread reads the
+        section meanwhile (no watch), saving a call per file."""
+        return self._add if self._lock is None else self.result
 
     def finish(self, summary: Summary) -> str | None:
         """Write the final page; the warning to show if it cannot be written."""
@@ -121,7 +123,7 @@ class ReportListener(Events):
                 return
             self.section.running = False
             self.section.elapsed = time.monotonic() - self.started
-            self.section.stopped = f"stopped: {error_text(error) if isinstance(error, Exception) else 'interrupted'}"
+            self.section.stopped = f"stopped: {_words(error)}"
         _written(self.page)
 
     def _keep_fresh(self) -> None:
@@ -140,7 +142,8 @@ class Together(Events):
 
     def __init__(self, first: Events, second: Events) -> None:
         self.listeners = (first, second)
-        self._first, self._second = first.result, second.result
+        self._first = first.result
+        self._second = getattr(second, "hear", second.result)
 
     def found(self, total: int) -> None:
         for listener in self.listeners:
@@ -153,6 +156,14 @@ class Together(Events):
     def notice(self, line: str, *, warning: bool = False) -> None:
         for listener in self.listeners:
             listener.notice(line, warning=warning)
+
+
+def _words(error: BaseException) -> str:
+    if not isinstance(error, Exception):
+        return "interrupted"
+    from batchproc.execution import error_text
+
+    return error_text(error)
 
 
 def _written(page: ReportPage) -> str | None:

@@ -13,6 +13,7 @@ from html import escape
 from urllib.parse import quote
 
 from batchproc import __version__
+from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.progress import human_bytes, summary_line
 from batchproc.report import charts
 from batchproc.report.sample import Card
@@ -231,8 +232,9 @@ def _side(which: str, preview, path: str | None, base: str, cwd: str, gone: bool
     else:
         alt = f"{which.capitalize()}: {_shown(path or '')}" + (f", {dims}" if dims else "")
         data = base64.b64encode(preview.data).decode("ascii")
-        image = (f'<img src="data:{preview.media_type};base64,{data}" width="{preview.width}" '
-                 f'height="{preview.height}" alt="{escape(alt)}">')
+        scale = min(1.0, THUMBNAIL_SIZE / max(preview.width, preview.height))  # shown at most 160 px
+        image = (f'<img src="data:{preview.media_type};base64,{data}" width="{round(preview.width * scale)}" '
+                 f'height="{round(preview.height * scale)}" alt="{escape(alt)}">')
         inner = f'<a href="{_href(path, base, cwd)}">{image}</a>' if path else image
     alpha = preview is not None and preview.media_type != "image/jpeg"  # transparency shown on a checkerboard
     return (f'<div class="side"><span class="label">{which}</span><div class="frame{" alpha" if alpha else ""}">'
