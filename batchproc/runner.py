@@ -19,7 +19,7 @@ from batchproc.plan import Planner
 from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.ledger import Ledger
-from batchproc.run_header import RunHeader, end_record
+from batchproc.run_header import RunHeader, end_record, is_image_step
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
@@ -63,7 +63,7 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
                       tuple(registry.current().entries.values()), options.timeout,
-                      previews=THUMBNAIL_SIZE if options.report else 0)
+                      previews=THUMBNAIL_SIZE if options.report and is_image_step(step) else 0)
     executor = make_executor(step, options, spec, jobs)
     if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
         step.check_runnable()
