@@ -74,7 +74,7 @@ def report_command():
             "--run", metavar="ID", help="The run to show: its id, or the start of it. Default: "
             "the last run in the log.", show_default=False)] = None,
         list_runs: Annotated[bool, typer.Option(
-            "--list", help="List the log's runs instead (id, start, step or job, counts).")] = False,
+            "--list", help="List the log's runs instead (id, start, step or jobs, files).")] = False,
     ):
         """Make the page of a run from its --log file.
 
