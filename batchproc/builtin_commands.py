@@ -1,4 +1,5 @@
-"""batchproc's own commands beside the steps: `plugins` and `run` (each built only when invoked)."""
+"""batchproc's own commands beside the steps: `plugins`, `run`, `state` and `report` (each built
+only when invoked)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def plugins_command(registry):
     return list_plugins
 
 
-def run_command(registry, plugin_dirs: tuple[str, ...]):
+def run_command(registry, plugin_dirs: tuple[str, ...], command_line: tuple[str, ...] = ()):
     def run_jobs(
         config: Annotated[str, typer.Argument(help="A TOML file of named jobs.", show_default=False)],
         job: Annotated[Optional[list[str]], typer.Option(
@@ -38,6 +39,9 @@ def run_command(registry, plugin_dirs: tuple[str, ...]):
         poll: Annotated[Optional[float], typer.Option(
             "--poll", min=0.1, metavar="SECONDS", help="With --watch: look at the trees this "
             "often instead of waiting for inotify events (network file systems).")] = None,
+        report: Annotated[Optional[str], typer.Option(
+            "--report", metavar="FILE.html", help="Also write one page about the run, a section "
+            "per job (instead of any report the jobs name).")] = None,
     ):
         """Run the named jobs of a TOML file, one after another (for cron), or keep watching
         their inputs (--watch, for a service).
@@ -54,9 +58,41 @@ def run_command(registry, plugin_dirs: tuple[str, ...]):
 
             raise UsageError("--watch and --dry-run cannot be used together")
         return run_job_file(config, registry, plugin_dirs, only=job or (), dry_run=dry_run, quiet=quiet,
-                            watch=watch, settle=settle, poll=poll)
+                            watch=watch, settle=settle, poll=poll,
+                            report=report, command_line=command_line)
 
     return run_jobs
+
+
+def report_command():
+    def report(
+        log: Annotated[str, typer.Argument(help="A --log file (JSON Lines).", show_default=False)],
+        page: Annotated[Optional[str], typer.Argument(
+            help="The page to write; - writes it to stdout. Default: beside the log, with .html "
+            "for its extension (nightly.jsonl -> nightly.html).", show_default=False)] = None,
+        run: Annotated[Optional[str], typer.Option(
+            "--run", metavar="ID", help="The run to show: its id, or the start of it. Default: "
+            "the last run in the log.", show_default=False)] = None,
+        list_runs: Annotated[bool, typer.Option(
+            "--list", help="List the log's runs instead (id, start, step or jobs, files).")] = False,
+    ):
+        """Make the page of a run from its --log file.
+
+        The same page as --report gives: the summary, failures by reason, where the time and
+        the bytes went, and for image steps a contact sheet, made from the files as they are
+        now (outputs, and inputs where they are still there). A log holds every run appended
+        to it; the jobs of one `batchproc run` are one run, a section each.
+
+        Example: batchproc report /var/log/batchproc/nightly.jsonl nightly.html
+        """
+        from batchproc.report.command import list_log, report_from_log
+
+        if list_runs:
+            list_log(log)
+        else:
+            report_from_log(log, page, run)
+
+    return report
 
 
 def state_command():
@@ -85,9 +121,10 @@ def state_command():
     return state
 
 
-#: name -> a function of (registry, plugin_dirs) giving the command's function.
+#: name -> a function of (registry, plugin_dirs, command_line) giving the command's function.
 FACTORIES = {
-    "plugins": lambda registry, plugin_dirs: plugins_command(registry),
+    "plugins": lambda registry, plugin_dirs, command_line: plugins_command(registry),
     "run": run_command,
-    "state": lambda registry, plugin_dirs: state_command(),
+    "state": lambda registry, plugin_dirs, command_line: state_command(),
+    "report": lambda registry, plugin_dirs, command_line: report_command(),
 }

@@ -29,8 +29,8 @@ def run(argv: list[str] | None = None) -> int:
         _start_worker_server(args, registry)
         from batchproc.command_group import BatchprocGroup
 
-        code = BatchprocGroup(plugin_dirs, registry).main(args=args, prog_name="batchproc",
-                                                          standalone_mode=False)
+        group = BatchprocGroup(plugin_dirs, registry, ("batchproc", *args))
+        code = group.main(args=args, prog_name="batchproc", standalone_mode=False)
         sys.stdout.flush()
         return int(code or 0)
     except _click_errors("Abort"):

@@ -17,6 +17,7 @@ SUMMARIES = {
     "plugins": "List the installed steps and the plugin each comes from.",
     "run": "Run the named jobs of a TOML file, one after another (for cron).",
     "state": "List what earlier runs recorded, or forget a folder (--forget).",
+    "report": "Make the page of a run from its --log file (the last run, or --run ID).",
 }
 
 
@@ -24,7 +25,7 @@ class BatchprocGroup(click.Group):
     """The top-level command. It knows every command's name and summary from the registry
     (cached), and builds a command's options only when that command runs or shows its help."""
 
-    def __init__(self, plugin_dirs: tuple[str, ...], registry) -> None:
+    def __init__(self, plugin_dirs: tuple[str, ...], registry, command_line: tuple[str, ...] = ()) -> None:
         super().__init__(name="batchproc", help=HELP, no_args_is_help=True, context_settings=CONTEXT,
                          params=[click.Option(["--version"], is_flag=True, is_eager=True,
                                               expose_value=False, callback=_show_version,
@@ -34,6 +35,8 @@ class BatchprocGroup(click.Group):
                                               "(repeatable; also BATCHPROC_PLUGIN_DIRS). Only "
                                               "folders you name are loaded.")])
         self.plugin_dirs = plugin_dirs
+        #: The command line as typed, for the log's run header and the report.
+        self.command_line = command_line
         self.registry = registry
         for warning in self.registry.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
@@ -46,13 +49,14 @@ class BatchprocGroup(click.Group):
         from batchproc.commands import step_command
 
         if name in FACTORIES:
-            return _click_command(FACTORIES[name](self.registry, self.plugin_dirs), name, SUMMARIES[name])
+            command = FACTORIES[name](self.registry, self.plugin_dirs, self.command_line)
+            return _click_command(command, name, SUMMARIES[name])
         entry = self.registry.entries.get(name)
         if entry is None:
             return None
         try:
             step_class = self.registry.step_class(name)
-            command = step_command(step_class, self.plugin_dirs)
+            command = step_command(step_class, self.plugin_dirs, self.command_line)
         except Exception as error:  # a plugin broken since it was listed: warn and skip it
             print(f"Warning: step {name} skipped: {error}", file=sys.stderr)
             return None

@@ -14,13 +14,13 @@ from batchproc.results import Summary
 from batchproc.run_flags import RUN_NAMES, RUN_PARAMETERS
 from batchproc.step_options import step_parameters
 
-def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
+def step_command(step_class, plugin_dirs: tuple[str, ...] = (), command_line: tuple[str, ...] = ()):
     """A typer command function for `step_class`: its __init__ options, then the run options."""
     own = step_parameters(step_class)
 
     def command(**values):
         run = {name: values.pop(name) for name in RUN_NAMES}
-        options = RunOptions.from_values({**run, "plugin_dirs": plugin_dirs})
+        options = RunOptions.from_values({**run, "plugin_dirs": plugin_dirs, "command": command_line})
         return run_step(step_class, values, options)
 
     parameters = [p.replace(kind=p.KEYWORD_ONLY) for p in (RUN_PARAMETERS[0], *own, *RUN_PARAMETERS[1:])]
@@ -32,12 +32,14 @@ def step_command(step_class, plugin_dirs: tuple[str, ...] = ()):
 
 
 def run_step(step_class, step_values: dict, options: RunOptions, label: str | None = None, *,
-             hot=None, control=None, order: int = 0) -> int:
-    """Build the step, run the batch, print the summary; return the exit code. `hot`,
-    `control` and `order`: a watch shared by the jobs of a job file (see batchproc.jobs)."""
+             job: str | None = None, pages=None, hot=None, control=None, order: int = 0) -> int:
+    """Build the step, run the batch, print the summary; return the exit code. `job`: the
+    job's name in a job file; `pages`: the report pages its jobs share (batchproc.report.live);
+    `hot`, `control` and `order`: a watch shared by the jobs of a job file (see batchproc.jobs)."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
-    from batchproc.runner import run_batch
+    from batchproc.run_header import RunHeader
+    from batchproc.runner import available_cpus, run_batch
     from batchproc.stdout import StdoutWriter
 
     if not gc.isenabled():  # paused while the CLI started (cli.main): what it built stays
@@ -69,13 +71,30 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     report = TerminalReport(label or step.name, bar=show_bar, quiet=options.quiet, stdout=stdout,
                             step=step, each_file=options.watch,
                             prefix=f"{label}: " if hot is not None else "")
+    header = events = page = None
+    if options.log or options.report:  # the run's facts, for both: one run id
+        header = RunHeader.of(step, options, options.jobs or available_cpus(), job=job)
+    if options.report:
+        from batchproc.report.live import ReportPages, Together
+
+        page = (pages or ReportPages()).listener(options.report, header, label=label, watch=options.watch)
+        events = Together(report, page)
     try:
-        summary = run_batch(step, source, options, events=report, hot=hot, control=control, order=order)
+        summary = run_batch(step, source, options, events=events or report, header=header, hot=hot,
+                            control=control, order=order)
         report.close()  # the last buffered records reach stdout here
     except BrokenPipeError:  # `| head` closed stdout: stop quietly, like any Unix filter
         silence_stdout()
         report.close()
         return ExitCode.BROKEN_PIPE
+    except BaseException as error:
+        if page is not None:
+            page.abandon(error)
+        raise
+    if page is not None:
+        trouble = page.finish(summary)
+        if trouble:
+            summary.warnings.append(trouble)
     report.finish(summary)
     return exit_code(summary)
 

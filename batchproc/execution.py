@@ -16,6 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
+from batchproc import previews
 from batchproc.errors import StepError, Unchanged
 from batchproc.outputs import temporary_path
 from batchproc.walk import TEMP_PREFIX
@@ -34,6 +35,8 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
     started = time.perf_counter()
     result = FileResult(FAILED, task.source, output=task.output, seq=task.seq)
     temporaries: list[str] = []
+    offered = previews.Offered(spec.previews) if spec.previews else None
+    scope = previews.start(offered)  # the step and its check may offer thumbnails
     try:
         before = os.stat(task.source)
         if not stat.S_ISREG(before.st_mode):
@@ -95,6 +98,9 @@ def run_task(step: Step, task: Task, spec: WorkerSpec, capture=None) -> FileResu
                 pass
         if capture is not None:
             result.warnings = capture.take()
+        if offered is not None:
+            result.previews = offered.pair(fallbacks=result.status == OK)
+        previews.stop(scope)
         result.ms = (time.perf_counter() - started) * 1000
     return result
 

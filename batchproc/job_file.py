@@ -31,7 +31,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-PATH_KEYS = ("out", "log", "files_from")
+PATH_KEYS = ("out", "log", "files_from", "report")
 
 
 @dataclass

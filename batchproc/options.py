@@ -17,6 +17,8 @@ BUILT_IN_COMMANDS = frozenset({"run", "plugins", "state", "exec", "report"})
 VERIFY_MODES = ("auto", "full")
 #: Seconds a watched file must stay unchanged (size and mtime) before it is taken.
 DEFAULT_SETTLE = 2.0
+#: Fields the caller fills in that are no flag (and leave their names free for plugins' options).
+CONTEXT_FIELDS = frozenset({"command", "run_id"})
 #: Flags spelled unlike their parameter name.
 _FLAG_SPELLINGS = {"json_lines": "json"}
 
@@ -70,8 +72,14 @@ class RunOptions:
     poll: float | None = None
     #: A watch removes the outputs of inputs that are deleted.
     mirror_deletes: bool = False
+    #: Write a page about the run here (batchproc.report).
+    report: str | None = None
     #: Folders of .py plugins named with --plugin-dir (not a step command's own flag).
     plugin_dirs: tuple[str, ...] = field(default=(), compare=False)
+    #: The command line as typed, for the log's run header and the report (not a flag).
+    command: tuple[str, ...] = field(default=(), compare=False)
+    #: The run's id when the caller chose it (the jobs of a job file share one; not a flag).
+    run_id: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_values(cls, values: dict, *, what: str = "run options") -> "RunOptions":
@@ -100,6 +108,8 @@ class RunOptions:
             raise UsageError(f"--verify must be one of {', '.join(VERIFY_MODES)}, not {self.verify!r}")
         if self.start_method is not None and self.start_method not in ("fork", "spawn", "forkserver"):
             raise UsageError(f"--start-method must be fork, spawn or forkserver, not {self.start_method!r}")
+        if self.report is not None and self.dry_run:
+            raise UsageError("--dry-run writes nothing: it makes no --report either")
         self._check_watch()
 
     def _check_watch(self) -> None:
@@ -134,6 +144,6 @@ class RunOptions:
 
 def taken_option_names() -> frozenset[str]:
     """Every name and long-flag spelling a run option owns or reserves (max_memory, max-memory)."""
-    names = {f.name for f in dataclasses.fields(RunOptions)} | RESERVED_OPTION_NAMES
+    names = ({f.name for f in dataclasses.fields(RunOptions)} - CONTEXT_FIELDS) | RESERVED_OPTION_NAMES
     names |= set(_FLAG_SPELLINGS.values())
     return frozenset(names | {name.replace("_", "-") for name in names})

@@ -24,8 +24,9 @@ class Rendering(NamedTuple):
     #: stdout's format: "json" (a JSON line per file), "print0" (NUL-separated output paths),
     #: or "lines" (the step's own stdout_line, if it has one).
     stdout: str = "lines"
-    #: Render --log's JSON lines too.
+    #: Render --log's JSON lines too, with these fields added (the run's id, and its job's name).
     log: bool = False
+    log_fields: tuple[tuple[str, str], ...] = ()
     #: Keep every record whole (pickled), for callers that take results one by one.
     records: bool = False
 
@@ -119,7 +120,9 @@ class BatchBuilder:
             if line is not None:
                 self._stdout.append(line + "\n")
         if rendering.log:
-            self._log.append(json_line(result.to_dict(traceback=True)) + "\n")
+            record = result.to_dict(traceback=True)
+            record.update(rendering.log_fields)
+            self._log.append(json_line(record) + "\n")
         if rendering.records:
             self._kept.append(result)
 

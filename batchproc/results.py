@@ -69,6 +69,9 @@ class FileResult:
     fingerprint: tuple[int, int] | None = None
     #: The output's mtime after writing; not logged.
     output_mtime_ns: int | None = None
+    #: Thumbnails of the input and the output (batchproc.previews.Preview, either may be None)
+    #: when --report asks image steps for them; not logged.
+    previews: tuple | None = None
 
     def to_dict(self, *, traceback: bool = False) -> dict[str, Any]:
         """The record as --json and --log show it (the traceback only where asked: the log)."""
@@ -159,7 +162,7 @@ class Summary:
             self.bytes_in += result.bytes_in or 0
             self.bytes_out += result.bytes_out or 0
         elif result.status is SKIPPED:
-            self.skip_reasons[_reason_kind(result.error or "")] += 1
+            self.skip_reasons[reason_kind(result.error or "")] += 1
 
     def add_batch(self, batch) -> None:
         """Count a ResultBatch: files that all went ok."""
@@ -176,6 +179,6 @@ class Summary:
         return self.counts[FAILED]
 
 
-def _reason_kind(reason: str) -> str:
+def reason_kind(reason: str) -> str:
     """Group skip reasons for the summary: 'not an image (.txt)' -> 'not an image'."""
     return reason.split(" (", 1)[0].split(":", 1)[0]

@@ -111,6 +111,10 @@ def run_flags(
     mirror_deletes: Annotated[bool, typer.Option(
         "--mirror-deletes", help="With --watch: when an input is deleted, remove its outputs too.",
         rich_help_panel=WATCH)] = False,
+    report: Annotated[Optional[str], typer.Option(
+        "--report", metavar="FILE.html", help="Also write one self-contained page about the run: "
+        "counts, failures by reason, before/after thumbnails (image steps), where the time and "
+        "the bytes went.", rich_help_panel=RUN)] = None,
 ):
     """The options every step command shares."""
 

@@ -16,9 +16,11 @@ from batchproc.memory import ceiling
 from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
+from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.result_batch import Rendering, ResultBatch
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.ledger import Ledger
+from batchproc.run_header import RunHeader, end_record, is_image_step
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
@@ -53,9 +55,10 @@ class Events:
 
 def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
               events: Events | None = None, control: StopControl | None = None,
-              hot=None, order: int = 0) -> Summary:
+              header: RunHeader | None = None, hot=None, order: int = 0) -> Summary:
     """Process every file under `paths` (a list, or a PathSource that streams more) with
-    `step`; return the summary. Never prints.
+    `step`; return the summary. Never prints. `header`: the run's facts for the log (made
+    here when not given).
 
     With `options.watch`, the run goes on after the walk: files that settle under `paths` are
     fed to the same planner and executor until the run is stopped. `hot` is a watch shared by
@@ -67,9 +70,13 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     jobs = options.jobs or available_cpus()
     budget = FailureBudget(options.max_failures)
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
+    record = None
+    if options.log and not options.dry_run:
+        record = (header or RunHeader.of(step, options, jobs)).to_record()
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
                       tuple(registry.current().entries.values()), options.timeout,
-                      _rendering(options, events))
+                      _rendering(options, events, record),
+                      previews=THUMBNAIL_SIZE if options.report and is_image_step(step) else 0)
     executor = make_executor(step, options, spec, jobs)
     if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
         step.check_runnable()
@@ -85,7 +92,7 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
             raise
     feed = Feed()
     walker = Walker(share.items() if share else walk(paths, rules), planner, feed, jobs, step.max_chunk)
-    log = RunLog(options.log) if options.log and not options.dry_run else None
+    log = RunLog(options.log, record) if record is not None else None
     books = Ledger(budget, planner, walker, log, events, control, share)
     started = time.perf_counter()
     reported_total = 0
@@ -125,12 +132,12 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
             share.close()
         if own_watch is not None:
             own_watch.close()
-        books.summary.warnings.extend(planner.close())
+        summary = books.summary
+        summary.warnings.extend(planner.close())
+        summary.elapsed = time.perf_counter() - started
+        summary.stopped, summary.stop_code = control.reason, control.exit_code
         if log is not None:
-            log.close()
-    summary = books.summary
-    summary.elapsed = time.perf_counter() - started
-    summary.stopped, summary.stop_code = control.reason, control.exit_code
+            log.close(end_record(record, summary, summary.elapsed))
     return summary
 
 
@@ -168,15 +175,17 @@ def _check_outputs(planner: Planner, control: StopControl) -> None:
         control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
 
 
-def _rendering(options: RunOptions, events: Events) -> Rendering | None:
-    """What workers render for the parent: the run's stdout format and log lines, and every
-    record whole only for a caller that takes results one by one. None under --watch, whose
-    books follow each file."""
+def _rendering(options: RunOptions, events: Events, log_header: dict | None) -> Rendering | None:
+    """What workers render for the parent: the run's stdout format and log lines (tagged with
+    the run's id and job, as the log's header says), and every record whole only for a caller
+    that takes results one by one. None under --watch, whose books follow each file."""
     if options.watch:
         return None
     stdout = "json" if options.json_lines else "print0" if options.print0 else "lines"
     one_by_one = type(events).result is not Events.result and type(events).results is Events.results
-    return Rendering(stdout, log=bool(options.log), records=one_by_one)
+    tags = () if log_header is None else tuple(
+        (key, log_header[key]) for key in ("run", "job") if log_header.get(key) is not None)
+    return Rendering(stdout, log=log_header is not None, log_fields=tags, records=one_by_one)
 
 
 def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str], *,

@@ -47,6 +47,8 @@ class WorkerSpec:
     #: What a local worker renders for the parent (stdout, log lines) of the files that go
     #: plainly, which then travel in columns (batchproc.result_batch); None: results one by one.
     rendering: Rendering | None = None
+    #: The longest side of the thumbnails image steps make for --report; 0: none are made.
+    previews: int = 0
 
 
 def build_step(spec: WorkerSpec) -> Step:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 if TYPE_CHECKING:  # the CLI reads the options with typer; workers never import it
     import typer
 
-from batchproc import hookimpl
+from batchproc import hookimpl, previews
 from batchproc.errors import StepError, Unchanged
-from batchproc.image import ImageStep, Metadata, Picture
+from batchproc.image import ImageStep, Metadata, Picture, thumbnails
 from batchproc.image.limits import TooManyPixels
 from batchproc.image.reading import peek
 from batchproc.image.step import process_image
@@ -64,12 +65,31 @@ class Strip(ImageStep):
         fields = {"format": header.format, "bytes_removed": len(data) - len(stripped)}
         # The picture is the input's, byte for byte: it must read back as the input did.
         self._written = {str(target): Expected(header.format, header.size, header.count, header.mode)}
+        if previews.wanted():
+            self._offer_thumbnails(source, header)
         if stripped == data:  # nothing to strip: batchproc copies it, and checks the copy in full
             self._written[str(target)] = Expected(header.format, header.size, header.count, header.mode,
                                                   thorough=True)
             raise Unchanged(self.unchanged_reason, fields)
         target.write_bytes(stripped)
         return fields
+
+
+    def _offer_thumbnails(self, source: Path, header) -> None:
+        """The report's thumbnails. This path decodes nothing, but the output's check decodes a
+        JPEG (or a copy) anyway: its thumbnail serves for the input too, the same pixels with
+        the input's colour profile put back. Other formats' input is read for it."""
+        from PIL import Image
+
+        with Image.open(source) as image:  # the header alone
+            profile = None if self.keep_icc else image.info.get("icc_profile")
+        if header.format == "jpeg":
+            size = header.size[::-1] if header.turn in (5, 6, 7, 8) else header.size
+            previews.before_as_after(size, change=partial(thumbnails.with_profile, icc=profile) if profile else None)
+            return
+        previews.offer("before", partial(thumbnails.of_file, source, max_pixels=self.max_pixels))
+        previews.offer("after", lambda size: thumbnails.without_profile(previews.offered("before"))
+                       if profile else previews.offered("before"))
 
 
 @hookimpl

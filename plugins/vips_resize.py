@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 import os
 
+from batchproc import previews
 from batchproc.errors import StepError
-from batchproc.image import vips
+from batchproc.image import thumbnails, vips
 from batchproc.image.vips import available
 
 #: The formats this engine reads and writes: the ones it handles exactly like Pillow.
@@ -43,18 +44,44 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
     stored_w, stored_h = (new_h, new_w) if sideways else (new_w, new_h)
     if (stored_w, stored_h) == (width, height) and not crop and turn == 1:
         return None  # nothing to resize: the pipeline decides whether anything needs doing
+    flatten = fmt == "jpeg" and header.hasalpha()
+    # Thumbnails for a report: a picture only scaled shows its output's for its input too,
+    # and a JPEG output's comes from its check, which decodes it anyway; only a crop, a
+    # flattening or another format needs the scaled pixels held in memory.
+    held = previews.wanted() and (crop or flatten or fmt != "jpeg")
     try:
-        image = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
+        image = whole = _scaled(pyvips, source, header, stored_w, stored_h, resample, sequential=turn in (1, 2))
         if turn != 1:
-            image = image.autorot()
+            image = whole = image.autorot()
+        if held:
+            image = whole = image.copy_memory()
         if crop:
             image = image.crop((image.width - crop[0]) // 2, (image.height - crop[1]) // 2, *crop)
-        if fmt == "jpeg" and image.hasalpha():
+        if flatten:
             image = image.flatten(background=_rgb(background))
         image.write_to_file(str(target), **_save_options(fmt, quality, strip))
     except pyvips.Error as error:
         raise _translate(error, target) from None
+    if previews.wanted():
+        _offer_thumbnails(header, whole if held else None, image if held else None, strip=strip,
+                          scaled_only=not (crop or flatten))
     return {"width": image.width, "height": image.height, "format": fmt, "engine": "vips"}
+
+
+def _offer_thumbnails(header, whole, output, *, strip: bool, scaled_only: bool) -> None:
+    """The input's thumbnail, and the output's when its check will not make it (held in memory:
+    `whole`, the picture scaled and upright, and `output` as written)."""
+    icc = vips.field(header, "icc-profile-data", None)
+    sideways = vips.field(header, "orientation", 1) in (5, 6, 7, 8)
+    size = (header.height, header.width) if sideways else (header.width, header.height)
+    if scaled_only:
+        keep = None if not (strip and icc) else (lambda preview: thumbnails.with_profile(preview, icc))
+        previews.before_as_after(size, change=keep)
+    else:
+        previews.offer("before", lambda longest: thumbnails.of_vips(whole, longest, picture_size=size, icc=icc))
+    if output is not None:
+        previews.offer("after", lambda longest: thumbnails.of_vips(
+            output, longest, picture_size=(output.width, output.height), icc=None if strip else icc))
 
 
 def _depth_kept(header, fmt: str) -> bool:

@@ -190,6 +190,13 @@ def hazard(install_plugin):
     install_plugin("hazard_plugin", HAZARD_PLUGIN)
 
 
+def file_records(path) -> list[dict]:
+    """The per-file records of a --log file: its runs' header and end records left out."""
+    import json
+
+    return [record for record in map(json.loads, Path(path).read_bytes().splitlines()) if "status" in record]
+
+
 def write_files(folder: Path, contents: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in contents.items():

@@ -7,6 +7,7 @@ import os
 import pytest
 from PIL import Image
 
+from conftest import file_records
 from images import marked, photo, save_oriented
 
 
@@ -91,7 +92,7 @@ def test_an_animation_written_to_a_still_format_is_not_a_copy(cli, tmp_path):
     source = make(tmp_path, "anim.gif", frames=3)
     result = cli("convert", tmp_path / "in", "--format", "png", "--jobs", 1, "--log", tmp_path / "log")
     assert result.exit_code == 0, result
-    records = {json.loads(line)["input"]: json.loads(line) for line in (tmp_path / "log").read_text().splitlines()}
+    records = {record["input"]: record for record in file_records(tmp_path / "log")}
     assert records[str(source)]["warnings"] == ["kept the first of 3 frames: PNG does not animate"]
     with Image.open(tmp_path / "in_converted/anim.png") as out:
         assert getattr(out, "n_frames", 1) == 1 and out.size == (60, 40)

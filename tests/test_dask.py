@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import file_records
 from images import write_tree
 from installed import write_plugin_package
 
@@ -114,10 +115,10 @@ def scheduler(tmp_path_factory):
 
 
 def read_log(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
-def by_input(records, drop=("ms", "pid")):
+def by_input(records, drop=("ms", "pid", "run")):
     return {r["input"]: {k: v for k, v in r.items() if k not in drop} for r in records}
 
 
@@ -302,7 +303,7 @@ def test_ctrl_c_finishes_the_files_begun_and_skips_the_rest(scheduler, tmp_path)
                             "--executor", "dask", "--scheduler", scheduler],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+    while not (log.exists() and read_log(log)) and time.monotonic() < deadline:
         time.sleep(0.05)
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=30)

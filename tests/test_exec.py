@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import file_records, write_files
 
 TEXT = {"a.txt": "alpha\n", "b.txt": "beta needle\n", "sub/c.log": "gamma needle\n"}
 
@@ -131,7 +131,7 @@ def test_a_command_that_writes_half_an_output_and_fails_leaves_nothing(cli, note
                  "head -c 3 {} > {out}; echo 'broken: {out}' >&2; exit 3")
     assert result.exit_code == 1
     assert tree(tmp_path / "notes_exec") == {}  # no output, no temporary
-    failure = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()][0]
+    failure = file_records(tmp_path / "log")[0]
     output = failure["output"]
     assert failure["status"] == "failed" and failure["exit_status"] == 3
     # The record names the real output path, never the temporary the command was given.
@@ -295,7 +295,7 @@ def test_print0_and_log_carry_the_outputs(cli, notes, tmp_path):
     assert result.exit_code == 0
     assert sorted(result.stdout.split("\0")[:-1]) == sorted(
         str(tmp_path / "notes_exec" / name) for name in TEXT)
-    logged = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    logged = file_records(tmp_path / "log")
     assert {r["status"] for r in logged} == {"ok"} and {r["exit_status"] for r in logged} == {0}
 
 

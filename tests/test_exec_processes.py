@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import file_records, write_files
 
 SPAWNER = '''
 import os, sys, time
@@ -129,7 +129,7 @@ def test_ctrl_c_lets_the_commands_in_flight_finish(spawner, tmp_path):
     os.killpg(run.pid, signal.SIGINT)  # the terminal signals its whole foreground process group
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 130, stderr
-    records = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    records = file_records(tmp_path / "log")
     assert len(records) == 12
     done = [r for r in records if r["status"] == "ok"]
     assert 2 <= len(done) < 12  # the commands running at Ctrl-C were not interrupted

@@ -1,6 +1,5 @@
 """Fault drills: nothing hangs, nothing is lost, nothing is clobbered, exit codes tell the truth."""
 
-import json
 import os
 import signal
 import subprocess
@@ -10,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import file_records, write_files
 
 
 def log_records(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
 def statuses(path):
@@ -239,7 +238,7 @@ def test_ctrl_c_finishes_files_in_flight_then_a_rerun_continues(hazard, tmp_path
     write_files(tmp_path / "in", {f"f{i:02}.txt": "sleep 0.4" for i in range(20)})
     (tmp_path / "pids").mkdir()
     run = start_run(tmp_path, "--jobs", 2)
-    assert wait_for(lambda: (tmp_path / "log").exists() and (tmp_path / "log").read_text().count("\n") >= 2)
+    assert wait_for(lambda: (tmp_path / "log").exists() and len(log_records(tmp_path / "log")) >= 2)
     helpers = children(run.pid)  # the forkserver (and resource tracker) the workers came from
     assert helpers
     run.send_signal(signal.SIGINT)

@@ -1,6 +1,5 @@
 """Hostile input: every file found ends ok, skipped or failed with a reason; nothing blocks."""
 
-import json
 import os
 import re
 import socket
@@ -10,6 +9,7 @@ import zlib
 
 import pytest
 
+from conftest import file_records
 from images import photo
 
 LONG_NAME = "x" * 250 + ".jpg"
@@ -58,7 +58,7 @@ def test_every_file_found_is_accounted_for(hostile_tree, tmp_path, batchproc_pro
     result = batchproc_process("resize", hostile_tree, "--out", tmp_path / "out", "--width", 32,
                                "--jobs", 2, "--log", tmp_path / "log", "--follow-symlinks", timeout=60)
     assert result.exit_code == 1, result.stderr
-    records = [json.loads(line) for line in (tmp_path / "log").read_bytes().splitlines()]
+    records = file_records(tmp_path / "log")
     by_name = {os.path.basename(r["input"]): r for r in records}
     assert len(by_name) == len(records)  # one record per file, none twice
 

@@ -1,7 +1,6 @@
 """Metadata travels, structure never: EXIF read as far as it can be, profiles only onto the
 colours they describe, PNG text chunks Pillow refuses dropped instead of failing the picture."""
 
-import json
 import struct
 import zlib
 
@@ -9,6 +8,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from batchproc.image import exif
+from conftest import file_records
 from images import photo
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -50,7 +50,7 @@ def test_a_picture_with_bad_exif_is_resized_and_says_what_was_dropped(cli, tmp_p
     result = cli("resize", tmp_path / "in", "--width", 60, "--engine", "pillow", "--jobs", 1,
                  "--log", tmp_path / "log")
     assert result.exit_code == 0, result
-    record = json.loads((tmp_path / "log").read_text())
+    [record] = file_records(tmp_path / "log")
     assert "EXIF: dropped what could not be read (Model)" in record["warnings"]
     with Image.open(tmp_path / "in_resized/a.jpg") as out:
         assert out.size == (60, 90)  # orientation 6 still applied: read past the bad entry
@@ -94,7 +94,7 @@ def test_a_png_text_chunk_pillow_refuses_is_dropped_not_the_picture(cli, tmp_pat
     result = cli(step[0], tmp_path / "in", *step[1:], "--out", tmp_path / "out", "--jobs", 1,
                  "--log", tmp_path / "log")
     assert result.exit_code == 0, result
-    record = json.loads((tmp_path / "log").read_text())
+    [record] = file_records(tmp_path / "log")
     assert record["status"] == "ok"
     if step[0] != "strip":  # strip drops every text chunk anyway
         assert f"dropped {what} text chunk" in record["warnings"]

@@ -50,7 +50,9 @@ def test_jobs_run_in_order_with_paths_relative_to_the_file(cli, job_file, tmp_pa
     lines = result.stderr.splitlines()
     assert lines[0].startswith("thumbnails (resize): 2 ok") and lines[1].startswith("large (resize): 1 ok")
     records = [json.loads(line) for line in (tmp_path / "nightly.jsonl").read_text().splitlines()]
-    assert len(records) == 3  # the defaults' log is shared by both jobs
+    assert len([record for record in records if "status" in record]) == 3  # the defaults' log is shared
+    assert [r["job"] for r in records if r.get("record") == "run"] == ["thumbnails", "large"]
+    assert len({record["run"] for record in records}) == 1  # one run: a header and an end per job
 
 
 def test_quiet_rerun_of_a_cron_job_is_silent_and_does_nothing(cli, job_file):

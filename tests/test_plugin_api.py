@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from batchproc.options import RESERVED_OPTION_NAMES, RunOptions
+from batchproc.options import CONTEXT_FIELDS, RESERVED_OPTION_NAMES, RunOptions
 from batchproc.run_flags import RUN_NAMES
 from conftest import write_files
 
@@ -65,7 +65,7 @@ def test_stdout_line_gets_a_read_only_record(cli, install_plugin, tmp_path):
 
 
 def test_run_flags_and_run_options_name_the_same_things():
-    fields = {f.name for f in dataclasses.fields(RunOptions)} - {"plugin_dirs"}
+    fields = {f.name for f in dataclasses.fields(RunOptions)} - {"plugin_dirs"} - CONTEXT_FIELDS
     assert fields == set(RUN_NAMES)
     flag_defaults = {p.name: p.default for p in __import__("batchproc.run_flags").run_flags.RUN_PARAMETERS}
     for field in dataclasses.fields(RunOptions):

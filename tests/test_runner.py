@@ -13,13 +13,14 @@ from PIL import Image
 
 from batchproc.runlog import RunLog
 from batchproc.runner import chunk_size
+from conftest import file_records
 from images import photo, write_tree
 
 SAMPLE_DATA = Path(__file__).parent.parent / "sample_data"
 
 
 def read_log(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
 def tree_digest(root):
@@ -81,7 +82,7 @@ def test_log_lines_are_whole_under_concurrent_writers(tmp_path):
         worker.start()
     for worker in threads + processes:
         worker.join()
-    records = read_log(path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(records) == 7 * 300
     for tag in ["t0", "t1", "t2", "t3", "p0", "p1", "p2"]:
         assert [r["i"] for r in records if r["writer"] == tag] == list(range(300))
@@ -92,6 +93,26 @@ def test_log_is_appended_across_runs(cli, tmp_path):
     for _ in range(2):
         cli("resize", tmp_path / "in", "--out", tmp_path / "out", "--log", tmp_path / "log", "--jobs", 1)
     assert [r["status"] for r in read_log(tmp_path / "log")] == ["ok", "skipped"]
+
+
+def test_each_run_in_the_log_opens_with_a_header_and_ends_with_a_record(cli, tmp_path):
+    write_tree(tmp_path / "in", {"a.jpg": (64, 48)})
+    (tmp_path / "in/bad.jpg").write_bytes(b"not a jpeg")
+    for _ in range(2):
+        cli("resize", tmp_path / "in", "--out", tmp_path / "out", "--log", tmp_path / "log", "--jobs", 1)
+    lines = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    assert [line.get("record", "file") for line in lines] == ["run", "file", "file", "end"] * 2
+    first, second = lines[0], lines[4]
+    assert first["run"] != second["run"] and all(line["run"] == first["run"] for line in lines[:4])
+    assert first["command"] == ["batchproc", "resize", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
+                                "--log", str(tmp_path / "log"), "--jobs", "1"]
+    assert (first["step"], first["jobs"], first["executor"], first["cwd"]) == ("resize", 1, "local", os.getcwd())
+    assert first["settings"]["max_pixels"] == 200_000_000 and first["images"] is True
+    assert "Pillow" in first["engine"] and first["version"] and first["started"]
+    end = lines[3]
+    assert end["counts"] == {"ok": 1, "failed": 1} and end["stopped"] is None and end["elapsed"] > 0
+    failed = [line for line in lines if line.get("status") == "failed"]  # jq 'select(.status=="failed")'
+    assert len(failed) == 2 and all(line["input"].endswith("bad.jpg") for line in failed)
 
 
 def test_sample_data_run_writes_a_new_folder_and_touches_nothing(cli, tmp_path):
@@ -211,15 +232,17 @@ def test_files_that_go_ok_in_bulk_each_keep_their_line_log_record_and_state(cli,
 
 
 def test_the_log_is_reopened_at_its_path(tmp_path):
-    log = RunLog(str(tmp_path / "log.jsonl"))
+    header = {"record": "run", "run": "r1"}
+    log = RunLog(str(tmp_path / "log.jsonl"), header)
     log.write({"n": 1})
     os.rename(tmp_path / "log.jsonl", tmp_path / "log.jsonl.1")  # logrotate moves it away
     log.write({"n": 2})
     log.reopen()
     log.write({"n": 3})
     log.close()
-    assert read_log(tmp_path / "log.jsonl.1") == [{"n": 1}, {"n": 2}]
-    assert read_log(tmp_path / "log.jsonl") == [{"n": 3}]
+    lines = lambda path: [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines(tmp_path / "log.jsonl.1") == [header, {"n": 1, "run": "r1"}, {"n": 2, "run": "r1"}]
+    assert lines(tmp_path / "log.jsonl") == [header, {"n": 3, "run": "r1"}]  # readable on its own
 
 
 def test_queued_tasks_can_be_taken_back_while_the_walk_goes_on():

@@ -9,6 +9,7 @@ import sys
 import pytest
 from PIL import Image, TiffImagePlugin
 
+from conftest import file_records
 from images import photo
 from vips_reader import vips_read, vips_write
 
@@ -196,7 +197,7 @@ def test_pages_to_another_format_keep_the_first_and_say_so(tmp_path, cli):
     photo(80, 40).save(tmp_path / "in/a.tif", save_all=True, append_images=[photo(30, 70, seed=1)])
     result = cli("convert", tmp_path / "in", "--format", "webp", "--jobs", 1, "--log", tmp_path / "log")
     assert result.exit_code == 0, result
-    record = json.loads((tmp_path / "log").read_text())
+    [record] = file_records(tmp_path / "log")
     assert record["warnings"] == ["kept the first of 2 pages: WEBP holds one picture"]
     with Image.open(tmp_path / "in_converted/a.webp") as out:
         assert out.size == (80, 40) and getattr(out, "n_frames", 1) == 1

@@ -2,7 +2,6 @@
 normal run. Real files, real events (inotify, or polling), batchproc as a real process."""
 
 import io
-import json
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import file_records
 from images import photo, write_tree
 from watching import age
 
@@ -28,7 +28,7 @@ def jpeg_bytes(width=320, height=240, seed=0) -> bytes:
 
 
 def log_records(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
 class SlowCopy(threading.Thread):

@@ -1,12 +1,11 @@
 """`batchproc run FILE --watch`: every job's inputs are watched; a change runs the jobs it
 touches, one at a time, in file order."""
 
-import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
+from conftest import file_records
 from images import write_tree
 from watching import age
 
@@ -32,7 +31,7 @@ options = { max = 64 }
 
 
 def log_records(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
 def test_a_job_file_watched(watch, cli, tmp_path):

@@ -1,7 +1,6 @@
 """--watch as a service: stopped by Ctrl-C or SIGTERM like a normal run, its log reopened on
 SIGHUP, its lock held throughout, and ended (exit 4) only by what no file can get past."""
 
-import json
 import os
 import shutil
 import signal
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import file_records, write_files
 from test_faults import alive
 from watching import age
 
@@ -20,7 +19,7 @@ SETTLE = "0.3"
 
 
 def log_records(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+    return file_records(path)
 
 
 def leftovers(root: Path) -> list[str]:

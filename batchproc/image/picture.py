@@ -46,6 +46,7 @@ class Picture:
     _draft_box: tuple | None = field(default=None, repr=False)
     _stored: tuple = field(default=(0, 0), repr=False)  # the first frame's size before any draft
     _changed: bool = field(default=False, repr=False)  # pixels changed, frames dropped
+    _scaled: bool = field(default=False, repr=False)  # the whole first frame, only resized
     _origin: tuple = field(default=(), repr=False)  # (format, metadata) as read: unchanged?
 
     @classmethod
@@ -126,16 +127,17 @@ class Picture:
         for frame in self._all_frames():
             frame = frame if frame.mode in _RESAMPLED else modes.working(frame)
             frames.append(upright(frame.resize(stored_size, filter_, box=region), turn))
-        return self._with(frames)
+        whole = box == (0, 0, width, height) and (self._scaled or not self._changed)
+        return self._with(frames, _scaled=whole)
 
     def replace(self, **fields) -> "Picture":
         """A new picture with other output fields (format, quality, lossless, background,
         metadata): `picture.replace(format="webp", quality=80)`."""
         return replace(self, **_output_fields(fields))
 
-    def _with(self, frames: list, **fields) -> "Picture":
+    def _with(self, frames: list, *, _scaled: bool = False, **fields) -> "Picture":
         return replace(self, _image=frames[0], _frames=frames[1:], _turn=1, _decoded=True,
-                       _draft_box=None, _stored=frames[0].size, _changed=True,
+                       _draft_box=None, _stored=frames[0].size, _changed=True, _scaled=_scaled,
                        **_output_fields(fields))
 
     def _uprighted(self) -> "Picture":
@@ -143,7 +145,7 @@ class Picture:
         if self._turn == 1:
             return self
         turn = self._turn
-        return self._with([upright(frame, turn) for frame in self._all_frames()])
+        return self._with([upright(frame, turn) for frame in self._all_frames()], _scaled=self._scaled)
 
     def _all_frames(self) -> list:
         return [self._pixels(), *self._frames]

@@ -7,10 +7,13 @@ import itertools
 import os
 import shutil
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from batchproc import previews
 from batchproc.errors import StepError, Unchanged
+from batchproc.image import thumbnails
 from batchproc.image.formats import FORMATS, IMAGE_EXTENSIONS, format_for
 from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.step import Step
@@ -105,7 +108,16 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
     from batchproc.image.verify import Expected
 
     targets = target if isinstance(target, list) else [target]
-    step._written = written = {}
+    step._written = {}
+    try:
+        return _process(steps, source, targets, max_pixels, step)
+    except Exception:  # the input may still decode (a failed write, a step's refusal)
+        previews.offer("before", partial(thumbnails.of_file, source, max_pixels=max_pixels))
+        raise
+
+
+def _process(steps: list[ImageStep], source: Path, targets: list, max_pixels: int, step: ImageStep) -> dict:
+    written = step._written
     with open_image(source, max_pixels=max_pixels) as opened:
         fmt = format_for(source.suffix, final_format(steps))
         pages = opened.pages if fmt == "tiff" else opened.pages[:1]
@@ -113,7 +125,8 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
             warnings.warn(f"kept the first of {len(opened.pages)} pages: {FORMATS[fmt][0]} holds one picture")
         elif opened.frame_count > 1 and fmt not in ("gif", "webp"):
             warnings.warn(f"kept the first of {opened.frame_count} frames: {FORMATS[fmt][0]} does not animate")
-        outputs = list(zip(*(_through(steps, Picture._of(page, fmt, opened)) for page in pages)))
+        inputs = [Picture._of(page, fmt, opened) for page in pages]
+        outputs = list(zip(*(_through(steps, picture) for picture in inputs)))
         unchanged = [len(pages) == len(opened.pages) and opened.engine == "pillow"
                      and all(picture._unchanged for picture in pictures) for pictures in outputs]
         if any(unchanged) and opened.repaired is None \
@@ -132,6 +145,7 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
                 written[str(path)] = Expected(fmt, sizes[-1], count, same_as=str(source))
                 if not all(unchanged):  # other outputs changed: this one is copied here
                     shutil.copyfile(source, path)
+        _offer_input_thumbnail(inputs[0], outputs[0][0], as_is=unchanged[0])
     data = _data(sizes, fmt, count)
     if all(unchanged) and opened.repaired is None:
         raise Unchanged(step.unchanged_reason, data)
@@ -150,10 +164,39 @@ def _write(pictures: list[Picture], path) -> str:
     from batchproc.image.writing import save
 
     first, *rest = [picture._uprighted() for picture in pictures]
-    return save(first._pixels(), path, first.format, quality=first.quality, metadata=first.metadata,
+    mode = save(first._pixels(), path, first.format, quality=first.quality, metadata=first.metadata,
                 background=first.background, lossless=first.lossless, frames=first._frames or None,
                 frame_info=first._frame_info,
                 pages=[(page._pixels(), page.metadata) for page in rest] or None)
+    # A JPEG's check decodes it anyway: the thumbnail comes from there if it can.
+    previews.offer_later("after", partial(_output_thumbnail, first))
+    return mode
+
+
+def _offer_input_thumbnail(source: Picture, output: Picture, *, as_is: bool) -> None:
+    """The report's thumbnail of the input, once every output is written (drafting the input
+    now changes no output). A picture only scaled shows its output's thumbnail for its input
+    too, as the libvips engine does: a thumbnail is a scaled copy either way."""
+    if not previews.wanted():
+        return
+    if output._scaled and not as_is and not (  # transparency flattened: the input looks otherwise
+            output.format in ("jpeg", "bmp") and source._pixels().mode in ("RGBA", "LA", "PA", "P")):
+        icc = source.metadata.icc_profile
+        change = None if output.metadata.icc_profile == icc else partial(thumbnails.with_profile, icc=icc)
+        previews.before_as_after(source.upright_size, change=change)
+        return
+    previews.offer("before", partial(thumbnails.of_picture, source))
+    if as_is:
+        previews.offer("after", lambda size: previews.offered("before"))
+
+
+def _output_thumbnail(picture: Picture, size: int):
+    """The thumbnail of an output picture as written: transparency flattened where its format
+    has none."""
+    flat = picture.format in ("jpeg", "bmp")
+    icc = picture.metadata.icc_profile
+    return thumbnails.of_pixels(picture._pixels(), size, picture_size=picture.upright_size, icc=icc,
+                                background=picture.background if flat else None)
 
 
 def _readable_as_is(source: Path, fmt: str, opened, max_pixels: int) -> bool:

@@ -18,8 +18,9 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from batchproc import previews
 from batchproc.errors import StepError
-from batchproc.image import gif, png, vips
+from batchproc.image import gif, png, thumbnails, vips
 from batchproc.image.formats import FORMATS
 from batchproc.image.limits import header_only, pixel_guard
 
@@ -64,17 +65,45 @@ def check_output(path, expected: Expected, *, thorough: bool, max_pixels: int,
                     for index in range(_count(image)):
                         image.seek(index)
                         image.load()
+                        if index == 0:
+                            _offer_thumbnail(image)
                 elif pillow_format == "JPEG" and image.width * image.height <= max_pixels:
-                    # Grey output skips the colour conversion: every component is still decoded.
-                    image.draft("L" if image.mode == "RGB" else image.mode,
-                                (max(1, image.width // 8), max(1, image.height // 8)))
-                    image.load()
+                    _decode_jpeg(image)
         except StepError:
             raise
         except Exception as error:
             raise StepError(_pillow_reason(error, pillow_format)) from None
     if libvips and (thorough or expected.format == "tiff"):
         check_with_vips(path, expected)
+
+
+def _decode_jpeg(image) -> None:
+    """Decode a JPEG at reduced scale: libjpeg still runs the whole entropy decode. Grey output
+    skips the colour conversion (every component is still decoded); when the run's report wants
+    the output's thumbnail, it is decoded in colour at about that size instead, and offered."""
+    thumbnail = previews.needed("after")
+    if not thumbnail:
+        image.draft("L" if image.mode == "RGB" else image.mode,
+                    (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+        return
+    full = image.size
+    factor = thumbnail / max(full)
+    image.draft(image.mode, (max(1, int(full[0] * factor)), max(1, int(full[1] * factor))))
+    image.load()
+    _offer_thumbnail(image, full)
+
+
+def _offer_thumbnail(image, full: tuple[int, int] | None = None) -> None:
+    """Offer the report the thumbnail of an output decoded here (`full`: its size before any
+    reduced-scale decode), if it still needs one."""
+    if not previews.needed("after"):
+        return
+    full = full or image.size
+    turn = image.getexif().get(0x0112, 1)
+    upright = (full[1], full[0]) if turn in (5, 6, 7, 8) else full
+    previews.offer("after", lambda size: thumbnails.of_pixels(image, size, picture_size=upright, turn=turn,
+                                                              icc=image.info.get("icc_profile")))
 
 
 def _check_whole(path, fmt: str) -> None:
