@@ -112,3 +112,21 @@ def test_what_cannot_be_done_is_one_error_line(cli, tmp_path):
     unknown = cli("report", log, "--run", "19990101")
     assert unknown.exit_code == 2 and "has no run 19990101" in unknown.stderr
     assert not (tmp_path / "nightly.html").exists()
+
+
+def test_lines_workers_render_in_bulk_carry_their_run(cli, tmp_path):
+    """Small files that go plainly reach the log as lines their worker rendered: they carry the
+    run's id like every other record, so `batchproc report` counts each run's own files."""
+    write_files(tmp_path / "in", {f"f{i}.txt": "x" * (i + 1) for i in range(300)})
+    log = tmp_path / "sums.jsonl"
+    for _ in range(2):
+        (tmp_path / "in/new.txt").write_text(str(_))
+        assert cli("checksum", tmp_path / "in", "--log", log, "--jobs", 2).exit_code == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    headers = [record["run"] for record in records if record.get("record") == "run"]
+    assert len(headers) == 2 and len(set(headers)) == 2
+    files = [record for record in records if "status" in record]
+    assert len(files) == 602 and all(record["run"] in headers for record in files)
+    assert sum(record["run"] == headers[0] for record in files) == 301
+    page = cli("report", log, "-")
+    assert page.exit_code == 0 and "checksum: 301 ok" in page.stdout

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from batchproc import previews
 from batchproc.errors import StepError, Unchanged
-from batchproc.image import thumbnails
 from batchproc.image.formats import FORMATS, IMAGE_EXTENSIONS, format_for
 from batchproc.image.limits import DEFAULT_MAX_PIXELS
 from batchproc.step import Step
@@ -103,9 +102,7 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
 
     A TIFF written as TIFF keeps every page, each through the steps on its own; any other
     format gets the first page (or, unless it can animate, the first frame of an animation)."""
-    from batchproc.image.picture import Picture
-    from batchproc.image.reading import open_image
-    from batchproc.image.verify import Expected
+    from batchproc.image import thumbnails
 
     targets = target if isinstance(target, list) else [target]
     step._written = {}
@@ -117,6 +114,10 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
 
 
 def _process(steps: list[ImageStep], source: Path, targets: list, max_pixels: int, step: ImageStep) -> dict:
+    from batchproc.image.picture import Picture
+    from batchproc.image.reading import open_image
+    from batchproc.image.verify import Expected
+
     written = step._written
     with open_image(source, max_pixels=max_pixels) as opened:
         fmt = format_for(source.suffix, final_format(steps))
@@ -179,6 +180,8 @@ def _offer_input_thumbnail(source: Picture, output: Picture, *, as_is: bool) -> 
     too, as the libvips engine does: a thumbnail is a scaled copy either way."""
     if not previews.wanted():
         return
+    from batchproc.image import thumbnails
+
     if output._scaled and not as_is and not (  # transparency flattened: the input looks otherwise
             output.format in ("jpeg", "bmp") and source._pixels().mode in ("RGBA", "LA", "PA", "P")):
         icc = source.metadata.icc_profile
@@ -193,6 +196,8 @@ def _offer_input_thumbnail(source: Picture, output: Picture, *, as_is: bool) -> 
 def _output_thumbnail(picture: Picture, size: int):
     """The thumbnail of an output picture as written: transparency flattened where its format
     has none."""
+    from batchproc.image import thumbnails
+
     flat = picture.format in ("jpeg", "bmp")
     icc = picture.metadata.icc_profile
     return thumbnails.of_pixels(picture._pixels(), size, picture_size=picture.upright_size, icc=icc,
