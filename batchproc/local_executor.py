@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
 import time
 from collections import deque
 from typing import Iterator
@@ -20,17 +19,16 @@ from batchproc.errors import BatchprocError
 from batchproc.feed import Feed, wait_readable
 from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
-from batchproc.process_tree import kill_tree
+from batchproc.pacing import Pace
+from batchproc.process_tree import death_cause, kill_process
 from batchproc.result_batch import ResultBatch
-from batchproc.results import SKIPPED, FileResult, failed, not_started
+from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
 from batchproc import worker_server
 from batchproc.task import Task, WorkerSpec
 
 #: Chunks a worker may hold at once: one running, one waiting, so it never idles between them.
 DEPTH = 2
-#: Seconds of work a chunk holds at most, once files are seen to take that long (see _paced).
-CHUNK_SECONDS = 1.0
 #: How often the workers' memory and time on a file are looked at, at most (nanoseconds).
 LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
@@ -56,15 +54,6 @@ class _Worker:
 
 #: A slot's value while its worker holds no file.
 IDLE = -1
-
-
-def default_start_method() -> str:
-    """forkserver where it exists (Linux, macOS), else spawn: never fork, because the parent
-    runs a walking thread, and a child forked while a thread holds a lock (the import lock,
-    SQLite's, an allocator's) inherits it held and can hang. Python 3.14 made the same choice."""
-    import multiprocessing
-
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 class LocalExecutor:
@@ -94,8 +83,8 @@ class LocalExecutor:
         self._startup_deaths = 0
         self._chunk_ids = itertools.count()
         self._limits_checked = 0
-        #: How long a file takes (a moving average of the results so far), None before any.
-        self._file_seconds: float | None = None
+        #: How much work a chunk may hold, as files have taken so far.
+        self.pace = Pace(self.jobs, DEPTH)
 
     def run(self, feed: Feed, control: StopControl) -> Iterator[FileResult | ResultBatch]:
         """Yield a result for every task taken from `feed`, in completion order (files that
@@ -151,7 +140,7 @@ class LocalExecutor:
                 if chunk is None:
                     return
                 left = _left(feed, retry)
-                chunk = self._paced(chunk, retry, None if left is None else left + len(chunk))
+                chunk = self.pace.cut(chunk, retry, None if left is None else left + len(chunk))
                 if worker is None:
                     worker = self._start(index)
                 chunk_id = next(self._chunk_ids)
@@ -165,7 +154,7 @@ class LocalExecutor:
     def _prepare(self) -> None:
         import multiprocessing
 
-        method = self.start_method or default_start_method()
+        method = self.start_method or worker_server.default_start_method()
         self.context = multiprocessing.get_context(method)
         if method == "forkserver":  # the CLI has most likely started it already
             worker_server.start(self.preload)
@@ -192,32 +181,6 @@ class LocalExecutor:
         self._workers[index] = worker
         return worker
 
-    def _paced(self, chunk: list[Task], retry: deque, left: int | None = None) -> list[Task]:
-        """At most CHUNK_SECONDS of work, as files have taken so far: the rest waits its turn
-        (ahead of new work), so slow files (a video each) go out one or two at a time and no
-        worker sits idle at the end while another still holds a queue of them. Once the walk is
-        over (`left`: the tasks still waiting, this chunk's included), at most a share of what is
-        left for each chunk a worker may hold, so that the workers finish together."""
-        most = len(chunk)
-        if self._file_seconds is not None:
-            most = max(1, int(CHUNK_SECONDS / max(self._file_seconds, 1e-6)))
-        if left is not None:
-            most = min(most, max(1, left // (self.jobs * DEPTH)))
-        if len(chunk) <= most:
-            return chunk
-        retry.appendleft(chunk[most:])
-        return chunk[:most]
-
-    def _note_pace(self, result: FileResult | ResultBatch) -> None:
-        if type(result) is ResultBatch:
-            self._note_seconds(result.ms / 1000 / len(result))
-        elif result.ms is not None and result.status is not SKIPPED:
-            self._note_seconds(result.ms / 1000)
-
-    def _note_seconds(self, seconds: float) -> None:
-        self._file_seconds = seconds if self._file_seconds is None else \
-            0.7 * self._file_seconds + 0.3 * seconds
-
     def _receive(self, worker: _Worker, control: StopControl) -> Iterator[FileResult]:
         try:
             while worker.connection.poll():
@@ -232,11 +195,11 @@ class LocalExecutor:
                     if batch is not None:
                         for seq in batch.seqs:
                             worker.pending.pop(seq, None)
-                        self._note_pace(batch)
+                        self.pace.note(batch)
                         yield batch
                     for result in others:
                         worker.pending.pop(result.seq, None)
-                        self._note_pace(result)
+                        self.pace.note(result)
                         yield result
                     if kind == "done":
                         _, chunk = worker.chunks.popleft()
@@ -250,7 +213,7 @@ class LocalExecutor:
     def _bury(self, worker: _Worker, retry: deque, control: StopControl) -> Iterator[FileResult]:
         """Account for every task a dead worker held, then forget it (a new one starts on demand)."""
         worker.process.join(1)
-        cause = worker.killed_for or _death_cause(worker.process.exitcode)
+        cause = worker.killed_for or death_cause(worker.process.exitcode)
         held = self._slots[2 * worker.index]
         self._slots[2 * worker.index] = IDLE
         self._workers[worker.index] = None
@@ -300,14 +263,14 @@ class LocalExecutor:
             # The worker and every process below it: the commands `exec` runs count too.
             if self.max_memory and tree_resident(worker.process.pid) > self.max_memory:
                 if held == IDLE:  # memory kept from an earlier file: start afresh, charge no one
-                    _kill(worker.process)
+                    kill_process(worker.process)
                     continue
                 worker.killed_for = f"needs more than {megabytes(self.max_memory)} (--max-memory)"
                 worker.kill_quarantines = True
-                _kill(worker.process)
+                kill_process(worker.process)
             elif self.timeout and held != IDLE and now - started > (self.timeout + self.timeout_grace) * 1e9:
                 worker.killed_for = f"timed out after {self.timeout:g} s"
-                _kill(worker.process)
+                kill_process(worker.process)
 
     def _abort(self, feed: Feed, control: StopControl) -> Iterator[FileResult]:
         for task in feed.cancel():
@@ -315,7 +278,7 @@ class LocalExecutor:
         for worker in self._workers:
             if worker is None:
                 continue
-            _kill(worker.process)
+            kill_process(worker.process)
             worker.process.join(2)
             for task in worker.pending.values():
                 _clean_up_after(task, worker.process.pid)
@@ -326,7 +289,7 @@ class LocalExecutor:
     def _kill_all(self) -> None:
         for worker in self._workers:
             if worker is not None:
-                _kill(worker.process)
+                kill_process(worker.process)
                 for task in worker.pending.values():
                     _clean_up_after(task, worker.process.pid)
 
@@ -344,7 +307,7 @@ class LocalExecutor:
                 continue
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
-                _kill(worker.process)
+                kill_process(worker.process)
                 worker.process.join(1)
             worker.connection.close()
             self._workers[index] = None
@@ -359,23 +322,3 @@ def _left(feed: Feed, retry: deque) -> int | None:
 def _clean_up_after(task: Task, pid: int) -> None:
     for folder in {os.path.dirname(target) for target in task.targets}:
         remove_temporaries(folder, pid)
-
-
-def _death_cause(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        try:
-            return f"worker died: {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"worker died: signal {-exitcode}"
-    return f"worker died: exit code {exitcode}"
-
-
-def _kill(process) -> None:
-    """Kill a worker and every process below it: a command it runs sits in a process group
-    (or session) of its own, and would outlive a worker killed alone."""
-    try:
-        if process.exitcode is None:
-            kill_tree(process.pid)
-        process.kill()
-    except (OSError, AttributeError, ValueError):
-        pass

@@ -113,6 +113,27 @@ def reap(pids, timeout: float = 1.0) -> None:
         time.sleep(0.001)
 
 
+def death_cause(exitcode: int | None) -> str:
+    """Why a worker process ended, in words, from its exit code."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"worker died: {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"worker died: signal {-exitcode}"
+    return f"worker died: exit code {exitcode}"
+
+
+def kill_process(process) -> None:
+    """Kill a worker and every process below it: a command it runs sits in a process group
+    (or session) of its own, and would outlive a worker killed alone."""
+    try:
+        if process.exitcode is None:
+            kill_tree(process.pid)
+        process.kill()
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 def _parent(pid: int) -> int | None:
     stat = _stat(pid)
     return int(stat[1]) if stat else None

@@ -8,6 +8,15 @@ from __future__ import annotations
 WORKER_MODULES = ("batchproc.local_worker",)
 
 
+def default_start_method() -> str:
+    """forkserver where it exists (Linux, macOS), else spawn: never fork, because the parent
+    runs a walking thread, and a child forked while a thread holds a lock (the import lock,
+    SQLite's, an allocator's) inherits it held and can hang. Python 3.14 made the same choice."""
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def start(modules) -> None:
     """Start the forkserver now (where it exists), preloading `modules` as well; a second call,
     or one after the server is up, changes nothing."""

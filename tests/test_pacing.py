@@ -14,36 +14,36 @@ CHUNK = [Task(seq, f"f{seq}.mp4") for seq in range(8)]
 def executor_after(*milliseconds) -> LocalExecutor:
     executor = LocalExecutor(WorkerSpec("exec", {}), 2)  # no worker starts until work is sent
     for ms in milliseconds:
-        executor._note_pace(FileResult(OK, "done.mp4", ms=ms))
+        executor.pace.note(FileResult(OK, "done.mp4", ms=ms))
     return executor
 
 
 def test_chunks_go_whole_before_any_file_is_timed_and_while_files_are_quick():
     for executor in (executor_after(), executor_after(2.0, 3.0)):
         retry = deque()
-        assert executor._paced(CHUNK, retry) == CHUNK and not retry
+        assert executor.pace.cut(CHUNK, retry) == CHUNK and not retry
 
 
 def test_slow_files_go_one_at_a_time_the_rest_first_in_line():
     executor = executor_after(90_000)  # a video: a minute and a half
     retry = deque([[Task(99, "retried.mp4")]])
-    assert executor._paced(CHUNK, retry) == CHUNK[:1]
+    assert executor.pace.cut(CHUNK, retry) == CHUNK[:1]
     assert list(retry) == [CHUNK[1:], [Task(99, "retried.mp4")]]
 
 
 def test_a_chunk_holds_about_a_second_of_work():
     executor = executor_after(300, 300)
     retry = deque()
-    assert executor._paced(CHUNK, retry) == CHUNK[:3]
-    executor._note_pace(FileResult(SKIPPED, "x", ms=0.1))  # skips say nothing about the pace
-    assert executor._paced(CHUNK, deque()) == CHUNK[:3]
+    assert executor.pace.cut(CHUNK, retry) == CHUNK[:3]
+    executor.pace.note(FileResult(SKIPPED, "x", ms=0.1))  # skips say nothing about the pace
+    assert executor.pace.cut(CHUNK, deque()) == CHUNK[:3]
 
 
 def test_once_the_walk_is_over_chunks_shrink_so_that_workers_finish_together():
     executor = executor_after(30, 30)  # 2 workers, 2 chunks each at most in hand
-    assert executor._paced(CHUNK, deque(), left=64) == CHUNK  # plenty left: whole chunks
-    assert executor._paced(CHUNK, deque(), left=16) == CHUNK[:4]
-    assert executor._paced(CHUNK, deque(), left=6) == CHUNK[:1]
+    assert executor.pace.cut(CHUNK, deque(), left=64) == CHUNK  # plenty left: whole chunks
+    assert executor.pace.cut(CHUNK, deque(), left=16) == CHUNK[:4]
+    assert executor.pace.cut(CHUNK, deque(), left=6) == CHUNK[:1]
 
 
 def test_dask_chunks_are_packed_to_a_fifth_of_a_second_and_shared_out_at_the_end():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from batchproc.local_executor import default_start_method
+from batchproc.worker_server import default_start_method
 from conftest import write_files
 
 THREADED_FORK = "This process"  # Python 3.12+: "This process (pid=...) is multi-threaded, use of fork()..."
