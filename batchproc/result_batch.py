@@ -9,6 +9,7 @@ anything else the parent must act on still travel as one FileResult each.
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from typing import NamedTuple
 
@@ -29,13 +30,16 @@ class Rendering(NamedTuple):
     log_fields: tuple[tuple[str, str], ...] = ()
     #: Keep every record whole (pickled), for callers that take results one by one.
     records: bool = False
+    #: A run report counts these files (--report): per-file times and input sizes travel as
+    #: columns too, with the chunk's slowest files and those that grew most kept whole.
+    tally: bool = False
 
 
 class ResultBatch:
     """Files one worker finished ok, in order of completion, as columns."""
 
     __slots__ = ("seqs", "sizes", "mtimes", "written", "output_mtimes", "bytes_in", "bytes_out", "ms",
-                 "stdout", "log", "_records")
+                 "stdout", "log", "_records", "times", "inputs", "notable")
 
     def __init__(self) -> None:
         self.seqs = array("q")
@@ -50,6 +54,11 @@ class ResultBatch:
         self.stdout = self.log = b""
         #: The records themselves, pickled, when the run's Rendering asks for them.
         self._records: bytes | None = None
+        #: For a run report (Rendering.tally): each file's milliseconds and bytes read (NONE
+        #: when unknown), and the records of the chunk's slowest files and of those that grew
+        #: most (the run's top files are among the chunks' top files).
+        self.times, self.inputs = array("d"), array("q")
+        self.notable: list[FileResult] = []
 
     def __getstate__(self):
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -93,6 +102,8 @@ class BatchBuilder:
         self._stdout: list[str] = []
         self._log: list[str] = []
         self._kept: list[FileResult] = []
+        self._slowest: list = []  # min-heaps of (key, order, result), TOP at most
+        self._grown: list = []
 
     def add(self, result: FileResult) -> None:
         rendering = self.rendering
@@ -125,6 +136,19 @@ class BatchBuilder:
             self._log.append(json_line(record) + "\n")
         if rendering.records:
             self._kept.append(result)
+        if rendering.tally:
+            self._count(result)
+
+    def _count(self, result: FileResult) -> None:
+        """The columns a run report reads, and the chunk's files it may name."""
+        ms = result.ms
+        self.batch.times.append(NONE if ms is None else ms)
+        self.batch.inputs.append(NONE if result.bytes_in is None else result.bytes_in)
+        order = len(self.batch.times)
+        if ms is not None:
+            _keep(self._slowest, ms, order, result)
+        if result.bytes_out is not None and result.bytes_in and result.bytes_out > result.bytes_in:
+            _keep(self._grown, result.bytes_out - result.bytes_in, order, result)
 
     def take(self) -> tuple[ResultBatch | None, list[FileResult]]:
         """The batch so far (None if empty) and the other results; starts afresh."""
@@ -133,6 +157,9 @@ class BatchBuilder:
             # File names may hold bytes that are not UTF-8: they go out as the same bytes.
             batch.stdout = "".join(self._stdout).encode("utf-8", "surrogateescape")
             batch.log = "".join(self._log).encode("utf-8")
+            if self.rendering.tally:
+                kept = {order: result for heap in (self._slowest, self._grown) for _, order, result in heap}
+                batch.notable = list(kept.values())
             if self.rendering.records:
                 import pickle
 
@@ -141,3 +168,14 @@ class BatchBuilder:
             batch = None
         self.clear()
         return batch, others
+
+
+#: Files a chunk names for a run report, at most, per list (as the report names them).
+TOP = 10
+
+
+def _keep(heap: list, key: float, order: int, result: FileResult) -> None:
+    if len(heap) < TOP:
+        heapq.heappush(heap, (key, order, result))
+    elif key > heap[0][0]:
+        heapq.heapreplace(heap, (key, order, result))

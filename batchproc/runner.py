@@ -73,10 +73,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     record = None
     if options.log and not options.dry_run:
         record = (header or RunHeader.of(step, options, jobs)).to_record()
+    previews = THUMBNAIL_SIZE if options.report and is_image_step(step) else 0
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
                       tuple(registry.current().entries.values()), options.timeout,
-                      _rendering(options, events, record),
-                      previews=THUMBNAIL_SIZE if options.report and is_image_step(step) else 0)
+                      _rendering(options, events, record, every_record=bool(previews)), previews)
     executor = make_executor(step, options, spec, jobs)
     if options.where[0] == "local":  # a cluster's workers check for themselves, where they run
         step.check_runnable()
@@ -175,17 +175,20 @@ def _check_outputs(planner: Planner, control: StopControl) -> None:
         control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
 
 
-def _rendering(options: RunOptions, events: Events, log_header: dict | None) -> Rendering | None:
+def _rendering(options: RunOptions, events: Events, log_header: dict | None, *,
+               every_record: bool = False) -> Rendering | None:
     """What workers render for the parent: the run's stdout format and log lines (tagged with
-    the run's id and job, as the log's header says), and every record whole only for a caller
-    that takes results one by one. None under --watch, whose books follow each file."""
+    the run's id and job, as the log's header says), the columns a --report counts, and every
+    record whole only for a caller that takes results one by one (or `every_record`: an image
+    step's thumbnails for the report). None under --watch, whose books follow each file."""
     if options.watch:
         return None
     stdout = "json" if options.json_lines else "print0" if options.print0 else "lines"
     one_by_one = type(events).result is not Events.result and type(events).results is Events.results
     tags = () if log_header is None else tuple(
         (key, log_header[key]) for key in ("run", "job") if log_header.get(key) is not None)
-    return Rendering(stdout, log=log_header is not None, log_fields=tags, records=one_by_one)
+    return Rendering(stdout, log=log_header is not None, log_fields=tags,
+                     records=one_by_one or every_record, tally=bool(options.report))
 
 
 def walk_rules(options: RunOptions, layout: OutputLayout, args: list[str], *,

@@ -88,3 +88,34 @@ def test_under_watch_the_page_is_rewritten_at_most_once_an_interval_and_at_the_s
     assert listener.finish(summary) is None
     final = Page(tmp_path / "watch.html")
     assert "Still running" not in final.text and f"resize: {index} ok" in final.text
+
+
+def test_files_counted_in_bulk_give_the_same_page_as_one_by_one():
+    """Without thumbnails (checksum, compress, exec), a worker's plain successes reach the
+    report as columns and the chunk's notable records: the counts, histograms and top lists
+    must be those of counting every record."""
+    from batchproc.result_batch import BatchBuilder, Rendering
+
+    class Step:  # what BatchBuilder asks of a step that prints nothing itself
+        def stderr_lines(self, view):
+            return []
+
+    def item(index):
+        grown = {"bytes_out": 5000 + index} if index % 97 == 0 else {}
+        return result(index, ms=float((index * 7919) % 1009), fingerprint=(1000, index), seq=index,
+                      previews=None, **grown)
+
+    one_by_one, in_bulk = Tally(), Tally()
+    builder = BatchBuilder(Step(), Rendering(stdout="json", tally=True))
+    for index in range(3000):
+        one_by_one.add(item(index))
+        builder.add(item(index))
+        if index % 64 == 63 or index == 2999:  # a chunk's end
+            batch, others = builder.take()
+            assert others == []
+            in_bulk.add_batch(batch)
+    for name in ("counts", "bytes_in", "bytes_out", "time_bins", "ratio_bins", "grew", "written"):
+        assert getattr(in_bulk, name) == getattr(one_by_one, name), name
+    assert [row.input for row in in_bulk.slowest] == [row.input for row in one_by_one.slowest]
+    assert [row.input for row in in_bulk.grown] == [row.input for row in one_by_one.grown]
+    assert len(in_bulk.grown) == 10 and in_bulk.counts[OK] == 3000

@@ -92,6 +92,19 @@ class ReportListener(Events):
             self._add(result)
             self._dirty = True
 
+    def results(self, batch) -> None:
+        if batch.has_records:  # an image step's: the contact sheet's sample sees every file
+            hear = self.hear
+            for result in batch.records():
+                hear(result)
+            return
+        if self._lock is None:
+            self.section.tally.add_batch(batch)
+            return
+        with self._lock:
+            self.section.tally.add_batch(batch)
+            self._dirty = True
+
     @property
     def hear(self):
         """What to call with each result: the counting itself when no other thread reads the
@@ -152,6 +165,10 @@ class Together(Events):
     def result(self, result: FileResult) -> None:
         self._first(result)
         self._second(result)
+
+    def results(self, batch) -> None:
+        for listener in self.listeners:
+            listener.results(batch)
 
     def notice(self, line: str, *, warning: bool = False) -> None:
         for listener in self.listeners:

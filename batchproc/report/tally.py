@@ -74,9 +74,7 @@ class Tally:
         if ms is not None:
             self.time_bins[bisect_right(TIME_EDGES, ms)] += 1
             if ms > self._slow_enough:
-                _keep(self._slowest, ms, next(self._order), result)
-                if len(self._slowest) == TOP:
-                    self._slow_enough = self._slowest[0][0]
+                self._slow(ms, result)
         if status is OK:
             size_in, size_out = result.bytes_in, result.bytes_out
             if size_in:
@@ -99,6 +97,36 @@ class Tally:
             self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
         elif status is FAILED:
             self._failed(result)
+
+    def add_batch(self, batch) -> None:
+        """Count a ResultBatch of files that went ok, sent with Rendering.tally: its columns,
+        and the records of its slowest files and of those that grew most."""
+        counts = self.counts
+        counts[OK] = counts.get(OK, 0) + len(batch)
+        time_bins, ratio_bins = self.time_bins, self.ratio_bins
+        for ms in batch.times:
+            if ms >= 0:
+                time_bins[bisect_right(TIME_EDGES, ms)] += 1
+        for size_in, size_out in zip(batch.inputs, batch.written):
+            if size_in > 0:
+                self.bytes_in += size_in
+            if size_out >= 0:
+                self.written += 1
+                self.bytes_out += size_out
+                if size_in > 0:
+                    ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
+                    if size_out > size_in:
+                        self.grew += 1
+        for result in batch.notable:
+            if result.ms is not None and result.ms > self._slow_enough:
+                self._slow(result.ms, result)
+            if result.bytes_out is not None and result.bytes_in and result.bytes_out > result.bytes_in:
+                _keep(self._grown, result.bytes_out - result.bytes_in, next(self._order), result)
+
+    def _slow(self, ms: float, result: FileResult) -> None:
+        _keep(self._slowest, ms, next(self._order), result)
+        if len(self._slowest) == TOP:
+            self._slow_enough = self._slowest[0][0]
 
     def _failed(self, result: FileResult) -> None:
         reason = failure_reason(result)
