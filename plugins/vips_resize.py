@@ -13,7 +13,7 @@ import os
 
 from batchproc import previews
 from batchproc.errors import StepError
-from batchproc.image import thumbnails, vips
+from batchproc.image import vips
 from batchproc.image.vips import available
 
 #: The formats this engine reads and writes: the ones it handles exactly like Pillow.
@@ -71,6 +71,8 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
 def _offer_thumbnails(header, whole, output, *, strip: bool, scaled_only: bool) -> None:
     """The input's thumbnail, and the output's when its check will not make it (held in memory:
     `whole`, the picture scaled and upright, and `output` as written)."""
+    from batchproc.image import thumbnails
+
     icc = vips.field(header, "icc-profile-data", None)
     sideways = vips.field(header, "orientation", 1) in (5, 6, 7, 8)
     size = (header.height, header.width) if sideways else (header.width, header.height)
