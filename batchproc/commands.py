@@ -38,7 +38,6 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
     `hot`, `control` and `order`: a watch shared by the jobs of a job file (see batchproc.jobs)."""
     from batchproc.inputs import PathSource
     from batchproc.progress import TerminalReport
-    from batchproc.run_header import RunHeader
     from batchproc.runner import available_cpus, run_batch
     from batchproc.stdout import StdoutWriter
 
@@ -73,6 +72,8 @@ def run_step(step_class, step_values: dict, options: RunOptions, label: str | No
                             prefix=f"{label}: " if hot is not None else "")
     header = events = page = None
     if options.log or options.report:  # the run's facts, for both: one run id
+        from batchproc.run_header import RunHeader
+
         header = RunHeader.of(step, options, options.jobs or available_cpus(), job=job)
     if options.report:
         from batchproc.report.live import ReportPages, Together

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from batchproc import registry
 from batchproc.errors import ExitCode, UsageError
@@ -16,11 +16,9 @@ from batchproc.memory import ceiling
 from batchproc.options import RunOptions
 from batchproc.outputs import OutputLayout
 from batchproc.plan import Planner
-from batchproc.previews import THUMBNAIL_SIZE
 from batchproc.result_batch import Rendering, ResultBatch
 from batchproc.results import FAILED, PLANNED, FileResult, Summary
 from batchproc.ledger import Ledger
-from batchproc.run_header import RunHeader, end_record, is_image_step
 from batchproc.runlog import RunLog
 from batchproc.step import Step
 from batchproc.state_dir import StateLocations
@@ -29,6 +27,9 @@ from batchproc.worker_server import modules_of
 from batchproc.walk import Found, WalkRules, walk
 from batchproc.walker import Walker, chunk_size  # noqa: F401 - chunk_size: part of the runner's interface
 from batchproc.task import WorkerSpec
+
+if TYPE_CHECKING:
+    from batchproc.run_header import RunHeader
 
 
 class Events:
@@ -72,8 +73,10 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
     layout = OutputLayout(step.output_suffix, out=options.out, in_place=options.in_place)
     record = None
     if options.log and not options.dry_run:
+        from batchproc.run_header import RunHeader
+
         record = (header or RunHeader.of(step, options, jobs)).to_record()
-    previews = THUMBNAIL_SIZE if options.report and is_image_step(step) else 0
+    previews = _previews(step) if options.report else 0
     spec = WorkerSpec(step.name, step.settings, options.plugin_dirs, _new_file_mode(), options.verify,
                       tuple(registry.current().entries.values()), options.timeout,
                       _rendering(options, events, record, every_record=bool(previews)), previews)
@@ -137,6 +140,8 @@ def run_batch(step: Step, paths: Iterable[str], options: RunOptions, *,
         summary.elapsed = time.perf_counter() - started
         summary.stopped, summary.stop_code = control.reason, control.exit_code
         if log is not None:
+            from batchproc.run_header import end_record
+
             log.close(end_record(record, summary, summary.elapsed))
     return summary
 
@@ -173,6 +178,14 @@ def _check_outputs(planner: Planner, control: StopControl) -> None:
     lost = planner.lost_roots()
     if lost:
         control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
+
+
+def _previews(step: Step) -> int:
+    """The size of the thumbnails a run report asks of this step's workers (0: none)."""
+    from batchproc.previews import THUMBNAIL_SIZE
+    from batchproc.run_header import is_image_step
+
+    return THUMBNAIL_SIZE if is_image_step(step) else 0
 
 
 def _rendering(options: RunOptions, events: Events, log_header: dict | None, *,

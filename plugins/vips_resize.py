@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 
-from batchproc import previews
 from batchproc.errors import StepError
 from batchproc.image import vips
 from batchproc.image.vips import available
@@ -26,6 +25,8 @@ __all__ = ["available", "resize"]
 def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, background: str,
            resample: str, max_pixels: int) -> dict | None:
     """Resize like the Pillow engine would, or return None if this job is not one for libvips."""
+    from batchproc import previews
+
     pyvips = vips.load()
     if pyvips is None or fmt not in FORMATS or resample not in _FILTERS or not vips.utf8(target):
         return None
@@ -71,6 +72,7 @@ def resize(source, target, *, geometry, fmt: str, quality: int, strip: bool, bac
 def _offer_thumbnails(header, whole, output, *, strip: bool, scaled_only: bool) -> None:
     """The input's thumbnail, and the output's when its check will not make it (held in memory:
     `whole`, the picture scaled and upright, and `output` as written)."""
+    from batchproc import previews
     from batchproc.image import thumbnails
 
     icc = vips.field(header, "icc-profile-data", None)

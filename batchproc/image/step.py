@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from batchproc import previews
 from batchproc.errors import StepError, Unchanged
 from batchproc.image.formats import FORMATS, IMAGE_EXTENSIONS, format_for
 from batchproc.image.limits import DEFAULT_MAX_PIXELS
@@ -102,6 +101,7 @@ def process_image(steps: list[ImageStep], source: Path, target, *, max_pixels: i
 
     A TIFF written as TIFF keeps every page, each through the steps on its own; any other
     format gets the first page (or, unless it can animate, the first frame of an animation)."""
+    from batchproc import previews
     from batchproc.image import thumbnails
 
     targets = target if isinstance(target, list) else [target]
@@ -162,6 +162,7 @@ def _through(steps, picture: Picture) -> list[Picture]:
 
 def _write(pictures: list[Picture], path) -> str:
     """Write a picture (with its further pages): orientation applied, in its format."""
+    from batchproc import previews
     from batchproc.image.writing import save
 
     first, *rest = [picture._uprighted() for picture in pictures]
@@ -178,6 +179,8 @@ def _offer_input_thumbnail(source: Picture, output: Picture, *, as_is: bool) -> 
     """The report's thumbnail of the input, once every output is written (drafting the input
     now changes no output). A picture only scaled shows its output's thumbnail for its input
     too, as the libvips engine does: a thumbnail is a scaled copy either way."""
+    from batchproc import previews
+
     if not previews.wanted():
         return
     from batchproc.image import thumbnails
