@@ -76,3 +76,18 @@ def test_a_program_missing_on_the_workers_stops_the_run_with_one_error(cli, sche
     assert result.stderr.startswith("Error: Dask worker tcp://127.0.0.1:")
     assert result.stderr.rstrip().endswith("cannot start the step: --cmd: command not found: only-on-the-client")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_watch_runs_its_arrivals_on_the_cluster(watch, scheduler, tmp_path):
+    """--watch with the Dask executor: each file that settles is one chunk on the cluster; an
+    idle watch waits on its feed (no chunk out), and Ctrl-C still ends it at once."""
+    pytest.importorskip("watchdog")
+    (tmp_path / "logs").mkdir()
+    run = watch("exec", "logs", "--out", "packed", "--ext", ".gz", "--stdout", "--cmd", "gzip -n -c {}",
+                "--watch", "--settle", "0.3", "--json", "--executor", "dask", "--scheduler", scheduler)
+    assert run.quiet_for(1.0) == []
+    (tmp_path / "logs/a.txt").write_text("a\n" * 100)
+    record = run.record()
+    assert (record["status"], record["output"]) == ("ok", "packed/a.gz")
+    assert gzip.decompress((tmp_path / "packed/a.gz").read_bytes()) == b"a\n" * 100
+    assert run.stop() == 130

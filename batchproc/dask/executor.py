@@ -44,6 +44,9 @@ CHUNK_SECONDS = 0.2
 #: Seconds the cluster may have no worker at all before the run stops instead of waiting forever.
 NO_WORKERS_PATIENCE = 60.0
 
+#: Seconds between two looks at the stop flags while no chunk is out and the feed is quiet.
+IDLE_WAIT = 0.5
+
 
 class _Started(NamedTuple):
     at: float  # time.monotonic() here, when the worker's event arrived
@@ -210,8 +213,10 @@ class DaskExecutor:
     def _wait(self, completed: as_completed, feed: Feed, *, want_feed: bool) -> None:
         """Until a chunk finishes, or (when there is room for more) the walk hands over work."""
         if want_feed and not feed.exhausted:
-            # as_completed has no file descriptor to wait on with the feed's: poll it briefly.
-            select.select([feed], [], [], 0.01)
+            # as_completed has no file descriptor to wait on with the feed's: poll it briefly
+            # while chunks are out. With none out (a watch waiting for files), new work rings
+            # the feed: wait on it alone, looking at the stop flags twice a second.
+            select.select([feed], [], [], 0.01 if self._in_flight else IDLE_WAIT)
             return
         with completed.thread_condition:
             if not completed.has_ready():
