@@ -89,6 +89,7 @@ def test_python_dash_m_works(tmp_path):
     assert completed.returncode == 0 and completed.stdout.startswith("batchproc ")
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # a terminal needs pty.fork
 def test_a_pillow_only_install_says_once_on_a_terminal_how_to_get_the_fast_engine(tmp_path):
     """In a pseudo-terminal, as a person would see it; never in a pipe."""
     import os

@@ -66,6 +66,7 @@ def test_a_bad_file_never_costs_its_chunk_mates(cli, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").glob("*.jpg")) == [n for n in names if n != "05.jpg"]
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # forks on purpose
 def test_log_lines_are_whole_under_concurrent_writers(tmp_path):
     path = tmp_path / "log.jsonl"
 
@@ -193,6 +194,7 @@ def test_a_failed_file_leaves_no_output_and_no_temporary(cli, tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.jpg"]
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # forks on purpose
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_start_methods_give_identical_results(cli, tmp_path, method):
     write_tree(tmp_path / "in", {"a.jpg": (300, 200), "b.png": (300, 200)})

@@ -44,6 +44,7 @@ def test_workers_are_never_forked_from_the_threaded_parent(tmp_path):
     assert THREADED_FORK in forked.stderr
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # forks on purpose
 def test_an_explicit_fork_says_once_why_it_is_risky(cli, tmp_path):
     write_files(tmp_path / "in", {"a.txt": "a", "b.txt": "b"})
     result = cli("checksum", tmp_path / "in", "--jobs", 2, "--start-method", "fork")
@@ -53,6 +54,7 @@ def test_an_explicit_fork_says_once_why_it_is_risky(cli, tmp_path):
     assert "Warning" not in cli("checksum", tmp_path / "in", "--jobs", 2).stderr
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # forks on purpose
 @pytest.mark.parametrize("method", ["forkserver", "spawn", "fork"])
 def test_a_plugin_from_a_folder_works_under_every_start_method(cli, tmp_path, method):
     plugins = write_files(tmp_path / "plugins", {"stamp.py": STAMP})
