@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections import Counter
 
 from batchproc.outputs import OutputLayout
 from batchproc.result_batch import NONE
 from batchproc.results import FileResult, failed, skipped
 from batchproc.task import Task
-from batchproc.run_lock import RunLock
-from batchproc.state import Record, StateStore
+from batchproc.run_state import RunState
+from batchproc.state import Record
 from batchproc.state_dir import StateLocations
 from batchproc.step import Step
 from batchproc.walk import Found
@@ -25,7 +24,8 @@ class Planner:
                  force: bool = False, retry_failed: bool = False, dry_run: bool = False) -> None:
         self.step = step
         self.layout = layout
-        self.states = states
+        #: The state this run reads and writes (its stores and locks).
+        self.state = RunState(step.name, step.incremental, layout, states, dry_run=dry_run)
         self.force = force
         self.retry_failed = retry_failed
         self.dry_run = dry_run
@@ -35,9 +35,6 @@ class Planner:
         #: Under --watch: each task carries the size and mtime its file settled with, checked
         #: again when its work begins.
         self.expect_settled = False
-        self._stores: dict[str, StateStore] = {}
-        self._locks: dict[str, RunLock] = {}
-        self._guard = threading.Lock()
         self._claimed: dict[str, str] = {}
         self._records_folder: str | None = None
         self._records: dict = {}
@@ -54,79 +51,6 @@ class Planner:
         #: The step writes no files and keeps no state (checksum): a file it accepts is simply
         #: a task, planned with nothing looked up, and the walk need not stat it.
         self.stateless = not layout.writes and not step.incremental
-
-    def open_root(self, root: str) -> StateStore:
-        """The state of one output root, locked against other runs on first use."""
-        with self._guard:
-            store = self._stores.get(root)
-            if store is None:
-                if not self.dry_run:
-                    lock = RunLock(root, fallback=self.states.lock_file(root))
-                    lock.acquire()
-                    self._locks[root] = lock
-                store = self.states.store(root)
-                self._stores[root] = store
-            return store
-
-    def store_for(self, found: Found) -> StateStore | None:
-        """The state that holds (or would hold) this input's record, if any is kept."""
-        where = self.state_root(found)
-        if where is None:
-            return None
-        return self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
-
-    def recorded(self, found: Found) -> Record | None:
-        """What the state says about this input (None: nothing, or no state kept)."""
-        store = self.store_for(found)
-        if store is None:
-            return None
-        folder, name = os.path.split(found.path)
-        with self._guard:
-            return store.lookup_folder(folder or ".", self.step.name).get(os.fsencode(name))
-
-    def recorded_below(self, found: Found) -> list[tuple[str, Record]]:
-        """The records (by absolute input path) of every input in the folder of `found`, and below."""
-        store = self.store_for(found)
-        if store is None:
-            return []
-        with self._guard:
-            return store.lookup_tree(os.path.dirname(found.path) or ".", self.step.name)
-
-    def forget(self, path: str, found: Found) -> None:
-        """Drop the record of the input at `path` (deleted while watched); `found` names its tree."""
-        store = self.store_for(found)
-        if store is not None and not self.dry_run:
-            with self._guard:
-                store.forget(os.path.abspath(path), self.step.name)
-
-    def lost_roots(self) -> list[str]:
-        """Output folders locked by this run that are gone (removed, or replaced by another)."""
-        with self._guard:
-            return [root for root, lock in self._locks.items() if not lock.still_held()]
-
-    def save(self) -> None:
-        """Commit what has been recorded (a watch that goes idle keeps nothing unsaved)."""
-        with self._guard:
-            for store in self._stores.values():
-                store.commit()
-
-    def _open_inputs(self, root: str) -> StateStore:
-        """The state of a step that writes no files, kept by the input folder (never locked)."""
-        with self._guard:
-            key = ("inputs", root)
-            store = self._stores.get(key)
-            if store is None:
-                store = self._stores[key] = self.states.store(root, kind="inputs")
-            return store
-
-    def state_root(self, found: Found) -> tuple[str, bool] | None:
-        """The folder whose state holds this input's record, and whether it is an output folder."""
-        root = self.layout.root_for(found)
-        if root is not None:
-            return root, True
-        if not self.step.incremental:
-            return None
-        return (found.root or os.path.dirname(found.path) or "."), False
 
     def plan_folder(self, found_files: list[Found]) -> list[Task | FileResult]:
         """Plan one folder's files together, so two inputs bound for one output are caught first."""
@@ -188,7 +112,7 @@ class Planner:
         self._seq += 1
         expected = (found.stat.st_size, found.stat.st_mtime_ns) if self.expect_settled else None
         task = Task(self._seq, found.path, targets, expected)
-        self._in_flight[self._seq] = (task, self.state_root(found), found.stat.st_size,
+        self._in_flight[self._seq] = (task, self.state.where(found), found.stat.st_size,
                                       found.stat.st_mtime_ns)
         return task
 
@@ -216,11 +140,10 @@ class Planner:
         folder = os.path.dirname(found.path)
         if folder == self._records_folder:
             return
-        where = self.state_root(found)
+        where = self.state.where(found)
         self._records_folder, self._records, self._outputs = folder, {}, None
         if where is not None:
-            store = self.open_root(where[0]) if where[1] else self._open_inputs(where[0])
-            self._records = store.lookup_folder(folder or ".", self.step.name)
+            self._records = self.state.open(where).lookup_folder(folder or ".", self.step.name)
 
     def _escapes(self, found: Found, target: str) -> bool:
         """True if a symbolic link inside the output tree would carry `target` outside it."""
@@ -242,8 +165,7 @@ class Planner:
         return verdict
 
     def _check_state(self, found: Found, targets, existing, shown) -> FileResult | None:
-        where = self.state_root(found)
-        if where is None:
+        if self.state.where(found) is None:
             return None
         self._load_records(found)
         record = self._records.get(os.fsencode(os.path.basename(found.path)))
@@ -300,21 +222,19 @@ class Planner:
         if planned is None or not seen or self.dry_run:
             return
         _, where, size, mtime_ns = planned
-        store = None if where is None else self._stores.get(where[0] if where[1] else ("inputs", where[0]))
-        if store is None:
+        if self.state.opened(where) is None:
             return
         size, mtime_ns = result.fingerprint or (size, mtime_ns)
         status = "quarantined" if result.quarantined else "ok" if result.status == "skipped" else result.status.value
         output = json.dumps(result.output) if isinstance(result.output, list) else result.output
-        with self._guard:
-            store.record(os.path.abspath(result.input), self.step.name, Record(
-                self.settings_hash, size, mtime_ns, status, output,
-                result.bytes_out, result.output_mtime_ns, result.error))
+        self.state.record(where, os.path.abspath(result.input), Record(
+            self.settings_hash, size, mtime_ns, status, output,
+            result.bytes_out, result.output_mtime_ns, result.error))
 
     def record_batch(self, batch) -> None:
         """Remember the files of a ResultBatch (all ok), written to each state in one go."""
         in_flight = self._in_flight
-        if not self._stores or self.dry_run:  # nothing is kept: only forget them
+        if not self.state.kept or self.dry_run:  # nothing is kept: only forget them
             for seq in batch.seqs:
                 in_flight.pop(seq, None)
             return
@@ -324,29 +244,18 @@ class Planner:
             planned = in_flight.pop(seq, None)
             if planned is None or isinstance(planned, Task) or planned[1] is None:
                 continue
-            task, (root, outputs) = planned[0], planned[1]
-            output = task.output
-            rows.setdefault(root if outputs else ("inputs", root), []).append((
+            task, output = planned[0], planned[0].output
+            rows.setdefault(planned[1], []).append((
                 os.path.abspath(task.source), Record(
                     self.settings_hash, size, mtime_ns, "ok",
                     json.dumps(output) if isinstance(output, list) else output,
                     None if written == NONE else written, None if output_mtime == NONE else output_mtime,
                     None)))
-        with self._guard:
-            for key, records in rows.items():
-                store = self._stores.get(key)
-                if store is not None:
-                    store.record_many(self.step.name, records)
+        self.state.record_many(rows)
 
     def close(self) -> list[str]:
         """Save and release everything; return warnings about state that could not be saved."""
-        with self._guard:
-            for store in self._stores.values():
-                store.close()
-            for lock in self._locks.values():
-                lock.release()
-            problems = [self.states.problem] if self.states.problem and self._stores else []
-            return problems + [store.failure for store in self._stores.values() if store.failure]
+        return self.state.close()
 
 
 def _text(name: str) -> str:

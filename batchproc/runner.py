@@ -174,8 +174,8 @@ def _watch(step, paths, rules, planner, options, control, events, hot, order):
 
 def _check_outputs(planner: Planner, control: StopControl) -> None:
     """While a watch is idle: save the state, and stop if an output folder is lost."""
-    planner.save()
-    lost = planner.lost_roots()
+    planner.state.save()
+    lost = planner.state.lost_roots()
     if lost:
         control.drain(f"stopped: the output folder {lost[0]} is gone", ExitCode.ABORTED)
 
@@ -226,7 +226,7 @@ def _planner(step: Step, paths: PathSource, layout: OutputLayout, options: RunOp
     if layout.writes:
         for path in paths.args:
             if os.path.isdir(path):
-                planner.open_root(layout.root_for(Found(path, path, "")))
+                planner.state.open_root(layout.root_for(Found(path, path, "")))
     return planner
 
 

@@ -28,7 +28,7 @@ class Deletion:
         self.mirror = mirror
 
     def results(self, planner: Planner) -> list[FileResult]:
-        record = planner.recorded(self.found)
+        record = planner.state.recorded(self.found)
         if record is None and planner.step.incremental:  # never done here: nothing to account for
             return []
         return [account_deletion(planner, self.found, record, self.mirror)]
@@ -45,7 +45,7 @@ class FolderDeletion:
         anchor = Found(os.path.join(folder, "-"), self.root, f"{self.relfolder}/-")
         root = os.path.abspath(self.root)
         results = []
-        for path, record in sorted(planner.recorded_below(anchor)):
+        for path, record in sorted(planner.state.recorded_below(anchor)):
             relpath = os.path.relpath(path, root)
             found = Found(os.path.join(self.root, relpath), self.root, relpath)
             results.append(account_deletion(planner, found, record, self.mirror))
@@ -71,7 +71,7 @@ def account_deletion(planner: Planner, found: Found, record, mirror: bool) -> Fi
         if not layout.in_place:
             for target in removed:
                 _remove_empty_folders(os.path.dirname(target), layout.root_for(found))
-    planner.forget(found.path, found)
+    planner.state.forget(found.path, found)
     return result
 
 
