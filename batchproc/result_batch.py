@@ -30,8 +30,9 @@ class Rendering(NamedTuple):
     log_fields: tuple[tuple[str, str], ...] = ()
     #: Keep every record whole (pickled), for callers that take results one by one.
     records: bool = False
-    #: A run report counts these files (--report): per-file times and input sizes travel as
-    #: columns too, with the chunk's slowest files and those that grew most kept whole.
+    #: A run report counts these files (--report): the worker counts them into the report's
+    #: histograms and sums (batchproc.report.tally), and keeps the chunk's slowest files and
+    #: those that grew most whole.
     tally: bool = False
 
 
@@ -39,7 +40,7 @@ class ResultBatch:
     """Files one worker finished ok, in order of completion, as columns."""
 
     __slots__ = ("seqs", "sizes", "mtimes", "written", "output_mtimes", "bytes_in", "bytes_out", "ms",
-                 "stdout", "log", "_records", "times", "inputs", "notable")
+                 "stdout", "log", "_records", "counted", "notable")
 
     def __init__(self) -> None:
         self.seqs = array("q")
@@ -54,10 +55,10 @@ class ResultBatch:
         self.stdout = self.log = b""
         #: The records themselves, pickled, when the run's Rendering asks for them.
         self._records: bytes | None = None
-        #: For a run report (Rendering.tally): each file's milliseconds and bytes read (NONE
-        #: when unknown), and the records of the chunk's slowest files and of those that grew
-        #: most (the run's top files are among the chunks' top files).
-        self.times, self.inputs = array("d"), array("q")
+        #: For a run report (Rendering.tally): the files counted as its Tally counts them
+        #: (batchproc.report.tally.Counted), and the records of the chunk's slowest files and of
+        #: those that grew most (the run's top files are among the chunks' top files).
+        self.counted = None
         self.notable: list[FileResult] = []
 
     def __getstate__(self):
@@ -104,6 +105,10 @@ class BatchBuilder:
         self._kept: list[FileResult] = []
         self._slowest: list = []  # min-heaps of (key, order, result), TOP at most
         self._grown: list = []
+        if self.rendering is not None and self.rendering.tally:
+            from batchproc.report.tally import Counted
+
+            self._counted = Counted()
 
     def add(self, result: FileResult) -> None:
         rendering = self.rendering
@@ -140,15 +145,15 @@ class BatchBuilder:
             self._count(result)
 
     def _count(self, result: FileResult) -> None:
-        """The columns a run report reads, and the chunk's files it may name."""
-        ms = result.ms
-        self.batch.times.append(NONE if ms is None else ms)
-        self.batch.inputs.append(NONE if result.bytes_in is None else result.bytes_in)
-        order = len(self.batch.times)
+        """Count the file into the report's histograms; keep it if it is among the chunk's
+        slowest, or of those that grew most."""
+        self._counted.add(result)
+        order = self._counted.files
+        ms, size_in, size_out = result.ms, result.bytes_in, result.bytes_out
         if ms is not None:
             _keep(self._slowest, ms, order, result)
-        if result.bytes_out is not None and result.bytes_in and result.bytes_out > result.bytes_in:
-            _keep(self._grown, result.bytes_out - result.bytes_in, order, result)
+        if size_out is not None and size_in and size_out > size_in:
+            _keep(self._grown, size_out - size_in, order, result)
 
     def take(self) -> tuple[ResultBatch | None, list[FileResult]]:
         """The batch so far (None if empty) and the other results; starts afresh."""
@@ -159,7 +164,7 @@ class BatchBuilder:
             batch.log = "".join(self._log).encode("utf-8")
             if self.rendering.tally:
                 kept = {order: result for heap in (self._slowest, self._grown) for _, order, result in heap}
-                batch.notable = list(kept.values())
+                batch.counted, batch.notable = self._counted, list(kept.values())
             if self.rendering.records:
                 import pickle
 

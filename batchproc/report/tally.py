@@ -99,24 +99,17 @@ class Tally:
             self._failed(result)
 
     def add_batch(self, batch) -> None:
-        """Count a ResultBatch of files that went ok, sent with Rendering.tally: its columns,
-        and the records of its slowest files and of those that grew most."""
-        counts = self.counts
-        counts[OK] = counts.get(OK, 0) + len(batch)
-        time_bins, ratio_bins = self.time_bins, self.ratio_bins
-        for ms in batch.times:
-            if ms >= 0:
-                time_bins[bisect_right(TIME_EDGES, ms)] += 1
-        for size_in, size_out in zip(batch.inputs, batch.written):
-            if size_in > 0:
-                self.bytes_in += size_in
-            if size_out >= 0:
-                self.written += 1
-                self.bytes_out += size_out
-                if size_in > 0:
-                    ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
-                    if size_out > size_in:
-                        self.grew += 1
+        """Count a ResultBatch of files that went ok, sent with Rendering.tally: what its worker
+        counted (Counted), and the records of its slowest files and of those that grew most."""
+        counted = batch.counted
+        self.counts[OK] = self.counts.get(OK, 0) + counted.files
+        for bins, more in ((self.time_bins, counted.time_bins), (self.ratio_bins, counted.ratio_bins)):
+            for index, count in enumerate(more):
+                bins[index] += count
+        self.bytes_in += counted.bytes_in
+        self.bytes_out += counted.bytes_out
+        self.written += counted.written
+        self.grew += counted.grew
         for result in batch.notable:
             if result.ms is not None and result.ms > self._slow_enough:
                 self._slow(result.ms, result)
@@ -162,6 +155,40 @@ class Tally:
     def processed(self) -> int:
         """Files the step ran on (ok or failed), as opposed to files skipped."""
         return self.counts.get(OK, 0) + self.counts.get(FAILED, 0)
+
+
+class Counted:
+    """Files that went ok, counted where they were processed (a worker, for one chunk) as a
+    Tally counts them: what travels to the parent instead of each file's numbers."""
+
+    __slots__ = ("files", "time_bins", "ratio_bins", "bytes_in", "bytes_out", "written", "grew")
+
+    def __init__(self) -> None:
+        self.files = self.bytes_in = self.bytes_out = self.written = self.grew = 0
+        self.time_bins = [0] * (len(TIME_EDGES) + 1)
+        self.ratio_bins = [0] * (len(RATIO_EDGES) + 1)
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state) -> None:
+        for name, value in zip(self.__slots__, state):
+            setattr(self, name, value)
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        ms, size_in, size_out = result.ms, result.bytes_in, result.bytes_out
+        if ms is not None:
+            self.time_bins[bisect_right(TIME_EDGES, ms)] += 1
+        if size_in:
+            self.bytes_in += size_in
+        if size_out is not None:
+            self.written += 1
+            self.bytes_out += size_out
+            if size_in:
+                self.ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
+                if size_out > size_in:
+                    self.grew += 1
 
 
 def _keep(heap: list, key: float, order: int, result: FileResult) -> None:
