@@ -1,8 +1,10 @@
 """How workers start: from a forkserver by default, never forked from the threaded parent."""
 
 import multiprocessing
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -25,10 +27,47 @@ def big_tree(root, folders=40, files=100):
 
 
 def run_with_fork_warnings_shown(tree, *args):
-    return subprocess.run(
-        [sys.executable, "-W", f"always:{THREADED_FORK}:DeprecationWarning", "-m", "batchproc",
-         "checksum", str(tree), "--jobs", "2", *args],
-        capture_output=True, text=True, timeout=120)
+    """checksum over `tree` with Python's threaded-fork warning always shown. The paths come
+    through a named pipe (--files-from), held open until the first results are logged: the
+    thread that reads it (the walk) is certainly running when the workers start, however fast
+    the walk would be. (Not stdin: a child forked while that thread reads stdin can hang closing
+    it, the very hazard this test is about.)"""
+    out, log, fifo = tree.parent / "out.txt", tree.parent / "run.jsonl", tree.parent / "paths"
+    log.unlink(missing_ok=True)
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    with open(out, "wb") as stdout, open(tree.parent / "err.txt", "wb+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-W", f"always:{THREADED_FORK}:DeprecationWarning", "-m", "batchproc",
+             "checksum", "--files-from", str(fifo), "--jobs", "2", "--log", str(log), *args],
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
+        with open(_writer_of(fifo, process), "w") as paths:
+            paths.writelines(f"{path}\n" for path in sorted(map(str, tree.rglob("*.txt"))))
+            paths.flush()
+            deadline = time.monotonic() + 60
+            while process.poll() is None and time.monotonic() < deadline and (
+                    not log.exists() or log.read_text().count("\n") < 3):  # the header, then results
+                time.sleep(0.01)
+        process.wait(timeout=120)
+        stderr.seek(0)
+        errors = stderr.read().decode()
+    return subprocess.CompletedProcess(process.args, process.returncode, out.read_text(), errors)
+
+
+def _writer_of(fifo, process) -> int:
+    """The named pipe opened for writing once batchproc opens it for reading (an error if
+    batchproc ends first, rather than a test that waits for ever)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"batchproc never read {fifo} (exit {process.poll()})") from None
+            time.sleep(0.01)
+            continue
+        os.set_blocking(fd, True)
+        return fd
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12),
