@@ -110,6 +110,8 @@ def _check_whole(path, fmt: str) -> None:
     """The cheap proof that a file was written whole: every PNG chunk's checksum and its end,
     a WebP's RIFF size, a GIF's blocks up to its trailer, a BMP's pixel array (a JPEG is
     decoded at reduced scale instead: its scan has no checksum)."""
+    if fmt not in ("png", "webp", "gif", "bmp"):
+        return
     with open(path, "rb") as file:
         data = file.read()
     try:
