@@ -148,7 +148,7 @@ class BatchBuilder:
         """Count the file into the report's histograms; keep it if it is among the chunk's
         slowest, or of those that grew most."""
         self._counted.add(result)
-        order = self._counted.files
+        order = len(self.batch)
         ms, size_in, size_out = result.ms, result.bytes_in, result.bytes_out
         if ms is not None:
             _keep(self._slowest, ms, order, result)

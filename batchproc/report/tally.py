@@ -45,19 +45,60 @@ class FailureGroup:
         self.paths: list[str] = []
 
 
-class Tally:
+class Counted:
+    """The histograms and sums of a run's files: what a Tally keeps of each file, and, for a
+    chunk a worker finished, what travels to the parent instead of each file's numbers."""
+
+    __slots__ = ("time_bins", "ratio_bins", "bytes_in", "bytes_out", "written", "grew")
+
+    def __init__(self) -> None:
+        self.bytes_in = self.bytes_out = self.written = self.grew = 0
+        self.time_bins = [0] * (len(TIME_EDGES) + 1)
+        self.ratio_bins = [0] * (len(RATIO_EDGES) + 1)
+
+    def add(self, result: FileResult) -> None:
+        """Count a file that went ok."""
+        self.count_time(result.ms)
+        self.count_sizes(result.bytes_in, result.bytes_out)
+
+    def count_time(self, ms: float | None) -> None:
+        if ms is not None:
+            self.time_bins[bisect_right(TIME_EDGES, ms)] += 1
+
+    def count_sizes(self, size_in: int | None, size_out: int | None) -> bool:
+        """Count the bytes a file that went ok read and wrote; True if its output is larger."""
+        if size_in:
+            self.bytes_in += size_in
+        if size_out is None:
+            return False
+        self.written += 1
+        self.bytes_out += size_out
+        if not size_in:
+            return False
+        self.ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
+        if size_out > size_in:
+            self.grew += 1
+            return True
+        return False
+
+    def merge(self, other: "Counted") -> None:
+        for bins, more in ((self.time_bins, other.time_bins), (self.ratio_bins, other.ratio_bins)):
+            for index, count in enumerate(more):
+                bins[index] += count
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.written += other.written
+        self.grew += other.grew
+
+
+class Tally(Counted):
     """Running counts of one run (see the module docstring). `add` is called for every file,
     in the parent, so it does as little as it can."""
 
     def __init__(self) -> None:
+        super().__init__()  # written: files processed with an output (checksum writes none)
         self.counts: dict = {}
         self.skip_reasons: dict[str, int] = {}
-        self.bytes_in = self.bytes_out = 0
-        self.time_bins = [0] * (len(TIME_EDGES) + 1)
-        self.ratio_bins = [0] * (len(RATIO_EDGES) + 1)
-        self.grew = 0
-        #: Files processed with an output (a step such as checksum writes none).
-        self.written = 0
         self.failures: dict[str, FailureGroup] = {}
         #: Files by the engine their record names (resize: vips or pillow).
         self.engines: dict[str, int] = {}
@@ -71,22 +112,12 @@ class Tally:
         counts = self.counts
         counts[status] = counts.get(status, 0) + 1
         ms = result.ms
-        if ms is not None:
-            self.time_bins[bisect_right(TIME_EDGES, ms)] += 1
-            if ms > self._slow_enough:
-                self._slow(ms, result)
+        self.count_time(ms)
+        if ms is not None and ms > self._slow_enough:
+            self._slow(ms, result)
         if status is OK:
-            size_in, size_out = result.bytes_in, result.bytes_out
-            if size_in:
-                self.bytes_in += size_in
-            if size_out is not None:
-                self.written += 1
-                self.bytes_out += size_out
-                if size_in:
-                    self.ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
-                    if size_out > size_in:
-                        self.grew += 1
-                        _keep(self._grown, size_out - size_in, next(self._order), result)
+            if self.count_sizes(result.bytes_in, result.bytes_out):
+                _keep(self._grown, result.bytes_out - result.bytes_in, next(self._order), result)
             data = result.data
             if data:
                 engine = data.get("engine")
@@ -101,15 +132,8 @@ class Tally:
     def add_batch(self, batch) -> None:
         """Count a ResultBatch of files that went ok, sent with Rendering.tally: what its worker
         counted (Counted), and the records of its slowest files and of those that grew most."""
-        counted = batch.counted
-        self.counts[OK] = self.counts.get(OK, 0) + counted.files
-        for bins, more in ((self.time_bins, counted.time_bins), (self.ratio_bins, counted.ratio_bins)):
-            for index, count in enumerate(more):
-                bins[index] += count
-        self.bytes_in += counted.bytes_in
-        self.bytes_out += counted.bytes_out
-        self.written += counted.written
-        self.grew += counted.grew
+        self.counts[OK] = self.counts.get(OK, 0) + len(batch)
+        self.merge(batch.counted)
         for result in batch.notable:
             if result.ms is not None and result.ms > self._slow_enough:
                 self._slow(result.ms, result)
@@ -155,40 +179,6 @@ class Tally:
     def processed(self) -> int:
         """Files the step ran on (ok or failed), as opposed to files skipped."""
         return self.counts.get(OK, 0) + self.counts.get(FAILED, 0)
-
-
-class Counted:
-    """Files that went ok, counted where they were processed (a worker, for one chunk) as a
-    Tally counts them: what travels to the parent instead of each file's numbers."""
-
-    __slots__ = ("files", "time_bins", "ratio_bins", "bytes_in", "bytes_out", "written", "grew")
-
-    def __init__(self) -> None:
-        self.files = self.bytes_in = self.bytes_out = self.written = self.grew = 0
-        self.time_bins = [0] * (len(TIME_EDGES) + 1)
-        self.ratio_bins = [0] * (len(RATIO_EDGES) + 1)
-
-    def __getstate__(self):
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state) -> None:
-        for name, value in zip(self.__slots__, state):
-            setattr(self, name, value)
-
-    def add(self, result: FileResult) -> None:
-        self.files += 1
-        ms, size_in, size_out = result.ms, result.bytes_in, result.bytes_out
-        if ms is not None:
-            self.time_bins[bisect_right(TIME_EDGES, ms)] += 1
-        if size_in:
-            self.bytes_in += size_in
-        if size_out is not None:
-            self.written += 1
-            self.bytes_out += size_out
-            if size_in:
-                self.ratio_bins[bisect_right(RATIO_EDGES, size_out / size_in)] += 1
-                if size_out > size_in:
-                    self.grew += 1
 
 
 def _keep(heap: list, key: float, order: int, result: FileResult) -> None:
