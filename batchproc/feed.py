@@ -10,6 +10,11 @@ from collections import deque
 from batchproc.results import FileResult
 from batchproc.task import Task
 
+#: Seconds an executor with no work out waits on a quiet feed before it looks at the stop flags
+#: again (a watch waiting for files): new work rings the feed, so this only bounds how soon
+#: Ctrl-C is seen.
+IDLE_WAIT = 0.5
+
 
 class Feed:
     """Bounded queues of task chunks and of results decided without a worker (skips).

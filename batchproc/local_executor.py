@@ -16,7 +16,7 @@ from collections import deque
 from typing import Iterator
 
 from batchproc.errors import BatchprocError
-from batchproc.feed import Feed, wait_readable
+from batchproc.feed import IDLE_WAIT, Feed, wait_readable
 from batchproc.memory import megabytes, tree_resident
 from batchproc.outputs import remove_temporaries
 from batchproc.pacing import Pace
@@ -33,9 +33,6 @@ DEPTH = 2
 LIMITS_EVERY_NS = 40_000_000
 #: A worker that dies this many times before it is ready means the step cannot start at all.
 STARTUP_DEATHS_ALLOWED = 3
-#: Seconds between two looks at the stop flags while no worker has work (a watch waiting for
-#: files): new work rings the feed, so this only bounds how soon Ctrl-C is seen.
-IDLE_WAIT = 0.5
 
 
 class _Worker:

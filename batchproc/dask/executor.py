@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import select
 import time
 import uuid
 from collections import deque
@@ -27,7 +26,7 @@ from batchproc.dask.cluster import connect, wait_gone
 from batchproc.dask.paths import Leftovers, absolute, as_given
 from batchproc.dask.worker import STARTED_TOPIC, StepUnavailable, exit_worker, run_chunk
 from batchproc.errors import BatchprocError
-from batchproc.feed import Feed
+from batchproc.feed import IDLE_WAIT, Feed, wait_readable
 from batchproc.execution import error_text
 from batchproc.results import FileResult, failed, not_started
 from batchproc.stopping import StopControl
@@ -43,9 +42,6 @@ DEPTH = 3
 CHUNK_SECONDS = 0.2
 #: Seconds the cluster may have no worker at all before the run stops instead of waiting forever.
 NO_WORKERS_PATIENCE = 60.0
-
-#: Seconds between two looks at the stop flags while no chunk is out and the feed is quiet.
-IDLE_WAIT = 0.5
 
 
 class _Started(NamedTuple):
@@ -215,8 +211,8 @@ class DaskExecutor:
         if want_feed and not feed.exhausted:
             # as_completed has no file descriptor to wait on with the feed's: poll it briefly
             # while chunks are out. With none out (a watch waiting for files), new work rings
-            # the feed: wait on it alone, looking at the stop flags twice a second.
-            select.select([feed], [], [], 0.01 if self._in_flight else IDLE_WAIT)
+            # the feed: wait on it alone.
+            wait_readable([feed], timeout=0.01 if self._in_flight else IDLE_WAIT)
             return
         with completed.thread_condition:
             if not completed.has_ready():
